@@ -1,0 +1,117 @@
+// 2-D convolution and its transpose, NCHW / OIHW, explicit (possibly asymmetric) pads.
+// Backward as ordinary ops (see engine.md): dX = ConvTranspose(dY, W); dW = Conv of the input
+// viewed with batch as channels against dY viewed the same way, cropped to the kernel size.
+
+import { defineOp, sameDType, type InferContext } from "./define-op.js";
+import type { Tensor } from "../graph/tensor.js";
+import { attr } from "../onnx/emitter.js";
+import { fmtShape } from "../errors.js";
+import { reduceSum } from "./reduce.js";
+import { reshape, slice, transpose } from "./shape-ops.js";
+
+export interface ConvAttrs {
+  readonly strides: readonly [number, number];
+  /** [top, left, bottom, right] */
+  readonly pads: readonly [number, number, number, number];
+  readonly dilations: readonly [number, number];
+  readonly group: number;
+}
+
+function spatial(ctx: InferContext, x: Tensor, what: string): [number, number] {
+  const h = x.shape[2], w = x.shape[3];
+  if (typeof h !== "number" || typeof w !== "number") ctx.shapeError(`static spatial dims for ${what}`, fmtShape(x.shape));
+  return [h as number, w as number];
+}
+
+const convOut = (size: number, k: number, s: number, d: number, lo: number, hi: number) => Math.floor((size + lo + hi - d * (k - 1) - 1) / s) + 1;
+
+const conv2dOp = defineOp<ConvAttrs>({
+  name: "conv2d",
+  infer: (ins, a, ctx) => {
+    const [x, w, b] = ins as [Tensor, Tensor, Tensor | undefined];
+    const dtype = sameDType(ctx, ins, ["float32", "float64"]);
+    if (x.rank !== 4 || w.rank !== 4) ctx.shapeError("x [B, C, H, W] and w [O, C/group, kH, kW]", `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}`);
+    const [h, wd] = spatial(ctx, x, "x");
+    const [o, ci, kh, kw] = w.shape as number[];
+    if (x.shape[1] !== ci! * a.group) ctx.shapeError(`x with ${ci! * a.group} channels (w ${fmtShape(w.shape)}, group ${a.group})`, `x ${fmtShape(x.shape)}`);
+    if (o! % a.group !== 0) ctx.shapeError(`output channels divisible by group ${a.group}`, `${o}`);
+    if (b && (b.rank !== 1 || b.shape[0] !== o)) ctx.shapeError(`bias [${o}]`, fmtShape(b.shape));
+    const [t, l, bt, r] = a.pads;
+    const ho = convOut(h, kh!, a.strides[0], a.dilations[0], t, bt), wo = convOut(wd, kw!, a.strides[1], a.dilations[1], l, r);
+    if (ho < 1 || wo < 1) ctx.shapeError("a kernel that fits the padded input", `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}, pads [${a.pads}]`);
+    return [{ dtype, shape: [x.shape[0]!, o!, ho, wo] }];
+  },
+  onnx: (e, { inputs, outputs, attrs }) =>
+    e.op("Conv", inputs, { strides: attr.ints(attrs.strides), pads: attr.ints([attrs.pads[0], attrs.pads[1], attrs.pads[2], attrs.pads[3]]), dilations: attr.ints(attrs.dilations), group: attr.int(attrs.group) }, outputs[0]),
+  vjp: ({ g: [g], inputs: [x, w, b], attrs }) => [
+    convInputGrad(g!, w!, attrs, x!),
+    convWeightGrad(x!, g!, attrs, w!),
+    ...(b ? [reduceSum(g!, [0, 2, 3])] : []),
+  ],
+});
+
+/** dX of a conv: the transposed conv of dY, padded/cropped so it lands exactly on x's extent. */
+function convInputGrad(g: Tensor, w: Tensor, a: ConvAttrs, x: Tensor): Tensor {
+  const [h, wd] = [x.shape[2] as number, x.shape[3] as number];
+  const [kh, kw] = [w.shape[2] as number, w.shape[3] as number];
+  const [ho, wo] = [g.shape[2] as number, g.shape[3] as number];
+  const fit = (size: number, out: number, k: number, s: number, d: number, lo: number) => {
+    const extra = (out - 1) * s + d * (k - 1) + 1 - lo - size;
+    return extra >= 0 ? { end: extra, outPad: 0 } : { end: 0, outPad: -extra };
+  };
+  const fh = fit(h, ho, kh, a.strides[0], a.dilations[0], a.pads[0]);
+  const fw = fit(wd, wo, kw, a.strides[1], a.dilations[1], a.pads[1]);
+  return convTranspose2d(g, w, { ...a, pads: [a.pads[0], a.pads[1], fh.end, fw.end], outputPadding: [fh.outPad, fw.outPad] });
+}
+
+/** dW of a conv: correlate x and dY over the batch (batch plays the channel role), then crop. */
+function convWeightGrad(x: Tensor, g: Tensor, a: ConvAttrs, w: Tensor): Tensor {
+  const [o, cg, kh, kw] = w.shape as number[];
+  const grp = a.group;
+  let xs: Tensor, gs: Tensor;
+  if (grp === 1) {
+    xs = transpose(x, [1, 0, 2, 3]);
+    gs = transpose(g, [1, 0, 2, 3]);
+  } else {
+    const [h, wd] = [x.shape[2]!, x.shape[3]!];
+    const [ho, wo] = [g.shape[2]!, g.shape[3]!];
+    // x: [N, grp*cg, H, W] -> [cg, grp*N, H, W]; dY: [N, grp*og, Ho, Wo] -> [grp*og, N, Ho, Wo].
+    xs = reshape(transpose(reshape(x, [x.shape[0]!, grp, cg!, h, wd]), [2, 1, 0, 3, 4]), [cg!, -1, h, wd]);
+    gs = reshape(transpose(reshape(g, [g.shape[0]!, grp, o! / grp, ho, wo]), [1, 2, 0, 3, 4]), [o!, -1, ho, wo]);
+  }
+  const full = conv2d(xs, gs, { strides: a.dilations, pads: a.pads, dilations: a.strides, group: grp });
+  const cropped = full.shape[2] === kh && full.shape[3] === kw ? full : slice(full, [2, 3], [0, 0], [kh!, kw!]);
+  return transpose(cropped, [1, 0, 2, 3]);
+}
+
+export interface ConvTransposeAttrs extends ConvAttrs {
+  readonly outputPadding: readonly [number, number];
+}
+
+const convTranspose2dOp = defineOp<ConvTransposeAttrs>({
+  name: "convTranspose2d",
+  infer: (ins, a, ctx) => {
+    const [x, w] = ins as [Tensor, Tensor];
+    const dtype = sameDType(ctx, ins, ["float32", "float64"]);
+    if (x.rank !== 4 || w.rank !== 4 || x.shape[1] !== w.shape[0]) ctx.shapeError("x [B, C, H, W] and w [C, O/group, kH, kW]", `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}`);
+    const [h, wd] = spatial(ctx, x, "x");
+    const [, og, kh, kw] = w.shape as number[];
+    const out = (size: number, k: number, i: 0 | 1) =>
+      (size - 1) * a.strides[i] + a.dilations[i] * (k - 1) + 1 - a.pads[i] - a.pads[i + 2]! + a.outputPadding[i];
+    return [{ dtype, shape: [x.shape[0]!, og! * a.group, out(h, kh!, 0), out(wd, kw!, 1)] }];
+  },
+  onnx: (e, { inputs, outputs, attrs }) =>
+    e.op("ConvTranspose", inputs, {
+      strides: attr.ints(attrs.strides), pads: attr.ints([...attrs.pads]), dilations: attr.ints(attrs.dilations),
+      group: attr.int(attrs.group), output_padding: attr.ints(attrs.outputPadding),
+    }, outputs[0]),
+  // y = conv^T(x, w) is the adjoint of a conv, so dX is that conv of dY and dW is the conv weight
+  // gradient with the roles of input and output exchanged.
+  vjp: ({ g: [g], inputs: [x, w], attrs }) => {
+    const convAttrs: ConvAttrs = { strides: attrs.strides, pads: attrs.pads, dilations: attrs.dilations, group: attrs.group };
+    return [conv2d(g!, w!, convAttrs), convWeightGrad(g!, x!, convAttrs, w!)];
+  },
+});
+
+export const conv2d = (x: Tensor, w: Tensor, a: ConvAttrs, bias?: Tensor): Tensor => conv2dOp(bias ? [x, w, bias] : [x, w], a)[0]!;
+export const convTranspose2d = (x: Tensor, w: Tensor, a: ConvTransposeAttrs): Tensor => convTranspose2dOp([x, w], a)[0]!;

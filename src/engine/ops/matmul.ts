@@ -1,0 +1,28 @@
+// Batched matrix product with broadcasting over leading dims: [..., M, K] x [..., K, N].
+
+import { defineOp, sameDType } from "./define-op.js";
+import { broadcastShapes } from "../graph/shape.js";
+import type { Tensor } from "../graph/tensor.js";
+import { fmtShape } from "../errors.js";
+import { sumToShape } from "./reduce.js";
+import { transposeLast2 } from "./shape-ops.js";
+
+const matmulOp = defineOp<null>({
+  name: "matmul",
+  infer: (ins, _a, ctx) => {
+    const [a, b] = ins as [Tensor, Tensor];
+    const dtype = sameDType(ctx, ins, ["float32", "float64"]);
+    if (a.rank < 2 || b.rank < 2) ctx.shapeError("operands of rank >= 2", `${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    const k1 = a.shape[a.rank - 1], k2 = b.shape[b.rank - 2];
+    if (k1 !== k2) ctx.shapeError(`inner dimensions to match`, `a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)} (${k1} vs ${k2})`);
+    const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2), ctx.scope);
+    return [{ dtype, shape: [...batch, a.shape[a.rank - 2]!, b.shape[b.rank - 1]!] }];
+  },
+  onnx: (e, { inputs, outputs }) => e.op("MatMul", inputs, {}, outputs[0]),
+  vjp: ({ g: [g], inputs: [a, b] }) => [
+    sumToShape(matmul(g!, transposeLast2(b!)), a!.shape),
+    sumToShape(matmul(transposeLast2(a!), g!), b!.shape),
+  ],
+});
+
+export const matmul = (a: Tensor, b: Tensor): Tensor => matmulOp([a, b], null)[0]!;

@@ -1,0 +1,116 @@
+// A compiled graph: exported once to ONNX, loaded once into an ONNX Runtime session, run many
+// times with fresh feeds. Parameters are looked up by key in a ParamStore at each run.
+
+import * as ort from "onnxruntime-node";
+import type { Graph, Shape, Tensor } from "../graph/tensor.js";
+import type { DType, HostArray } from "../graph/dtype.js";
+import { exportModel, type ExportedModel } from "../onnx/export.js";
+import { HostTensor } from "../host-tensor.js";
+import { FeedError, fmtShape } from "../errors.js";
+
+export type ExecutionProvider = "cpu" | "cuda" | "webgpu";
+
+export interface SessionOptions {
+  /** Intra-op threads (default: ONNX Runtime's choice, all cores). */
+  readonly threads?: number;
+  readonly executionProvider?: ExecutionProvider;
+  /** "all" (default) or "basic"; "disabled" helps when debugging an export. */
+  readonly optimization?: "all" | "basic" | "disabled";
+}
+
+/** Something that can supply parameter values by state-dict key. */
+export interface ParamSource {
+  get(key: string): HostTensor | undefined;
+}
+
+export class CompiledGraph {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly model: ExportedModel,
+  ) {}
+
+  static async create(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: SessionOptions = {}): Promise<CompiledGraph> {
+    const model = exportModel(graph, outputs);
+    const session = await ort.InferenceSession.create(model.bytes, {
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+      executionProviders: [opts.executionProvider ?? "cpu"],
+      graphOptimizationLevel: opts.optimization ?? "all",
+      enableCpuMemArena: true,
+    });
+    return new CompiledGraph(session, model);
+  }
+
+  /** Keys of the parameters this graph reads. */
+  get paramKeys(): string[] {
+    return this.model.inputs.filter((i) => i.kind === "param").map((i) => i.name);
+  }
+
+  /**
+   * Runs the graph. `feeds` holds the graph inputs by name; parameters come from `params`.
+   * `into` may name preallocated host tensors that outputs are written into (no extra copy).
+   */
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    params?: ParamSource,
+    into?: Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    const symbols = new Map<string, number>();
+    for (const spec of this.model.inputs) {
+      const value = spec.kind === "input" ? feeds[spec.name] : params?.get(spec.name);
+      if (!value) {
+        const what = spec.kind === "input" ? "graph input" : "parameter";
+        throw new FeedError({ op: "CompiledGraph.run", expected: `${what} "${spec.name}" ${spec.dtype}${fmtShape(spec.shape)}`, got: "nothing" });
+      }
+      checkFeed(spec.name, spec.dtype, spec.shape, value, symbols);
+      ortFeeds[spec.name] = toOrt(value);
+    }
+    for (const name of Object.keys(feeds)) {
+      if (!this.model.inputs.some((i) => i.name === name)) {
+        throw new FeedError({ op: "CompiledGraph.run", expected: `one of the inputs [${this.model.inputs.filter((i) => i.kind === "input").map((i) => i.name).join(", ")}]`, got: `unknown feed "${name}"` });
+      }
+    }
+    let fetches: Record<string, ort.Tensor | null> | undefined;
+    if (into) {
+      fetches = {};
+      for (const o of this.model.outputs) fetches[o.name] = into[o.name] ? toOrt(into[o.name]!) : null;
+    }
+    const result = fetches ? await this.session.run(ortFeeds, fetches) : await this.session.run(ortFeeds);
+    const out: Record<string, HostTensor> = {};
+    for (const o of this.model.outputs) {
+      const pre = into?.[o.name];
+      out[o.name] = pre ?? fromOrt(result[o.name]!, o.dtype);
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function checkFeed(name: string, dtype: DType, shape: Shape, value: HostTensor, symbols: Map<string, number>): void {
+  const bad = () => new FeedError({ op: "CompiledGraph.run", scope: name, expected: `${dtype}${fmtShape(shape)}`, got: `${value.dtype}${fmtShape(value.shape)}` });
+  if (value.dtype !== dtype || value.shape.length !== shape.length) throw bad();
+  shape.forEach((d, i) => {
+    const v = value.shape[i]!;
+    if (typeof d === "number") {
+      if (d !== v) throw bad();
+    } else {
+      const bound = symbols.get(d);
+      if (bound !== undefined && bound !== v) {
+        throw new FeedError({ op: "CompiledGraph.run", scope: name, expected: `dimension ${d} = ${bound} as in earlier feeds`, got: `${v} in ${fmtShape(value.shape)}` });
+      }
+      symbols.set(d, v);
+    }
+  });
+}
+
+function toOrt(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(t.dtype === "bool" ? "bool" : t.dtype, t.data as never, [...t.shape]);
+}
+
+function fromOrt(t: ort.Tensor, dtype: DType): HostTensor {
+  return new HostTensor(dtype, t.dims.map(Number), t.data as HostArray);
+}
