@@ -1,0 +1,58 @@
+// The maskbit command line: a table of subcommands, each in its own module under commands/.
+
+import { MaskbitError } from "../engine/errors.js";
+
+export interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(argv: readonly string[]): Promise<number>;
+}
+
+type Loader = () => Promise<Command>;
+
+const COMMANDS: Record<string, Loader> = {};
+
+/** Registered by each commands/*.ts module through commands/index.ts. */
+export function registerCommand(name: string, load: Loader): void {
+  COMMANDS[name] = load;
+}
+
+function help(): string {
+  const names = Object.keys(COMMANDS).sort();
+  return [
+    "usage: maskbit <command> [options]",
+    "",
+    "commands:",
+    ...names.map((n) => `  ${n}`),
+    "",
+    "run `maskbit <command> --help` for a command's options",
+  ].join("\n");
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  await import("./commands/index.js");
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(help());
+    return name ? 0 : 1;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`maskbit: unknown command "${name}". Must be one of [${Object.keys(COMMANDS).sort().join(", ")}].`);
+    return 2;
+  }
+  const command = await load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`${command.summary}\n\nusage: ${command.usage}`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof MaskbitError || (e instanceof Error && e.name === "AbortError")) {
+      console.error(`maskbit ${name}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
