@@ -73,6 +73,7 @@ export class Graph {
   private readonly scopes: string[] = [];
   private nextId = 0;
   private readonly scalarCache = new Map<string, Tensor>();
+  private frozenDepth = 0;
 
   /** Current scope path, e.g. "decoder.up.2.res_blocks.0". */
   get scopePath(): string { return this.scopes.join("."); }
@@ -83,6 +84,20 @@ export class Graph {
       return fn();
     } finally {
       this.scopes.pop();
+    }
+  }
+
+  /**
+   * Runs `build` with parameter declaration frozen: weights it declares first are fed like any
+   * parameter but are not trainable (a frozen perceptual net, the discriminator seen from the
+   * generator's step). Gradients still flow through them into their inputs.
+   */
+  frozen<T>(build: () => T): T {
+    this.frozenDepth++;
+    try {
+      return build();
+    } finally {
+      this.frozenDepth--;
     }
   }
 
@@ -106,7 +121,7 @@ export class Graph {
     }
     const t = new Tensor(this, this.nextId++, dtype, shape, { kind: "param", key });
     this.params.set(key, t);
-    this.paramSpecs.set(key, { key, dtype, shape, init, trainable: opts.trainable ?? true });
+    this.paramSpecs.set(key, { key, dtype, shape, init, trainable: (opts.trainable ?? true) && this.frozenDepth === 0 });
     return t;
   }
 
