@@ -2,4 +2,5 @@
 
 import { registerRunner } from "./runners.js";
 
-void registerRunner;
+registerRunner("discriminator", async () => (await import("./discriminator.js")).runDiscriminatorCase);
+registerRunner("perceptual", async () => (await import("./perceptual.js")).runPerceptualCase);
