@@ -3,7 +3,7 @@
 // viewed with batch as channels against dY viewed the same way, cropped to the kernel size.
 
 import { defineOp, sameDType, type InferContext } from "./define-op.js";
-import type { Tensor } from "../graph/tensor.js";
+import type { Dim, Tensor } from "../graph/tensor.js";
 import { attr } from "../onnx/emitter.js";
 import { fmtShape } from "../errors.js";
 import { reduceSum } from "./reduce.js";
@@ -32,8 +32,12 @@ const conv2dOp = defineOp<ConvAttrs>({
     const dtype = sameDType(ctx, ins, ["float32", "float64"]);
     if (x.rank !== 4 || w.rank !== 4) ctx.shapeError("x [B, C, H, W] and w [O, C/group, kH, kW]", `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}`);
     const [h, wd] = spatial(ctx, x, "x");
-    const [o, ci, kh, kw] = w.shape as number[];
-    if (x.shape[1] !== ci! * a.group) ctx.shapeError(`x with ${ci! * a.group} channels (w ${fmtShape(w.shape)}, group ${a.group})`, `x ${fmtShape(x.shape)}`);
+    const [o, , kh, kw] = w.shape as number[];
+    // In the weight-gradient conv the channel dim is the (possibly symbolic) batch: "B" times
+    // group reads "B*group", as reshape names it.
+    const ci: Dim = w.shape[1]!;
+    const cin: Dim = typeof ci === "number" ? ci * a.group : a.group === 1 ? ci : `${ci}*${a.group}`;
+    if (x.shape[1] !== cin) ctx.shapeError(`x with ${cin} channels (w ${fmtShape(w.shape)}, group ${a.group})`, `x ${fmtShape(x.shape)}`);
     if (o! % a.group !== 0) ctx.shapeError(`output channels divisible by group ${a.group}`, `${o}`);
     if (b && (b.rank !== 1 || b.shape[0] !== o)) ctx.shapeError(`bias [${o}]`, fmtShape(b.shape));
     const [t, l, bt, r] = a.pads;

@@ -38,7 +38,8 @@ const scatterAddOp = defineOp<AxisAttrs>({
     const axis = normAxis("scatterAdd", a.axis, like.rank, ctx.scope);
     const expected: Dim[] = [...like.shape.slice(0, axis), ...idx.shape, ...like.shape.slice(axis + 1)];
     if (expected.length !== updates.rank || expected.some((d, i) => d !== updates.shape[i])) ctx.shapeError(`updates ${fmtShape(expected)}`, fmtShape(updates.shape));
-    return [{ dtype: like.dtype, shape: like.shape }];
+    // `like` gives only the shape (as in expandLike / reshapeLike); values and dtype are the updates'.
+    return [{ dtype: updates.dtype, shape: like.shape }];
   },
   onnx: (e, { inputs, outputs, attrs, node }) => {
     const [updates, idx, like] = node.inputs as [Tensor, Tensor, Tensor];
@@ -51,7 +52,7 @@ const scatterAddOp = defineOp<AxisAttrs>({
     dPerm.forEach((p, i) => (inv[p] = i));
     const u = axis === 0 ? inputs[0]! : e.op("Transpose", [inputs[0]!], { perm: attr.ints(uPerm) });
     const zeros = e.op("ConstantOfShape", [e.op("Shape", [e.op("Transpose", [inputs[2]!], { perm: attr.ints(dPerm) })])], {
-      value: attr.tensor(zeroScalar(like.dtype)),
+      value: attr.tensor(zeroScalar(updates.dtype)),
     });
     const i64 = idx.dtype === "int64" ? inputs[1]! : e.op("Cast", [inputs[1]!], { to: attr.int(7) });
     const ndIdx = e.op("Unsqueeze", [i64, e.i64s([ir])]);

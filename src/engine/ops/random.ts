@@ -42,9 +42,10 @@ const randomUniformOp = defineOp<{ salt: number }>({
     const seedMixed = e.op("BitwiseAnd", [e.op("Add", [e.op("Mul", [e.op("BitwiseAnd", [inputs[1]!, e.scalar(0x7fffffff, "int64")]), e.scalar(0x9e3779b1, "int64")]), e.scalar(attrs.salt >>> 0, "int64")]), mask]);
     const key = mix32(e, seedMixed);
     const h = mix32(e, e.op("BitwiseAnd", [e.op("Add", [index, key]), mask]));
-    // Top 24 bits -> (0, 1) exactly representable in float32.
-    const top = e.op("Cast", [e.op("Div", [h, e.scalar(256, "int64")])], { to: attr.int(1) });
-    e.op("Add", [e.op("Mul", [top, e.scalar(2 ** -24, "float32")]), e.scalar(2 ** -25, "float32")], {}, outputs[0]);
+    // Top 23 bits -> bin midpoints (2k + 1) / 2^24 in (0, 1), exactly representable in float32
+    // (24 bits would need 25 significant bits above 0.5, and the largest would round to 1.0).
+    const top = e.op("Cast", [e.op("Div", [h, e.scalar(512, "int64")])], { to: attr.int(1) });
+    e.op("Add", [e.op("Mul", [top, e.scalar(2 ** -23, "float32")]), e.scalar(2 ** -24, "float32")], {}, outputs[0]);
   },
   vjp: () => [null, null],
 });

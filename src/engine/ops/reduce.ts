@@ -34,7 +34,9 @@ function reduceOp(name: string, onnxType: string, vjp: (g: Tensor, x: Tensor, y:
     infer: inferReduce,
     onnx: (e, { inputs, outputs, attrs, node }) => {
       const axes = normAxes(name, attrs.axes, node.inputs[0]!.rank);
-      e.op(onnxType, [inputs[0]!, e.i64s(axes)], { keepdims: attr.int(attrs.keepdims ? 1 : 0) }, outputs[0]);
+      // ONNX reads an empty axes list as "all axes"; here (as the shape rule says) it means none.
+      if (axes.length === 0) e.op("Identity", [inputs[0]!], {}, outputs[0]);
+      else e.op(onnxType, [inputs[0]!, e.i64s(axes)], { keepdims: attr.int(attrs.keepdims ? 1 : 0) }, outputs[0]);
     },
     vjp: ({ g: [g], inputs: [x], outputs: [y], attrs }) => {
       const axes = normAxes(name, attrs.axes, x!.rank);

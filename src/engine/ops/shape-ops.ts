@@ -6,7 +6,7 @@ import { broadcastShapes, normAxes, normAxis, staticSize } from "../graph/shape.
 import type { Dim, Shape, Tensor } from "../graph/tensor.js";
 import type { DType } from "../graph/dtype.js";
 import { attr, type Emitter } from "../onnx/emitter.js";
-import { fmtShape } from "../errors.js";
+import { MissingRuleError, fmtShape } from "../errors.js";
 import { sumToShape } from "./reduce.js";
 
 /** The ONNX shape operand for `like`: a constant when static, else Shape(like). */
@@ -71,7 +71,7 @@ const transposeOp = defineOp<{ perm: readonly number[] }>({
   name: "transpose",
   infer: (ins, { perm }, ctx) => {
     const x = ins[0]!;
-    if (perm.length !== x.rank || [...perm].sort().some((p, i) => p !== i)) ctx.shapeError(`a permutation of ${x.rank} axes`, `[${perm.join(", ")}]`);
+    if (perm.length !== x.rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) ctx.shapeError(`a permutation of ${x.rank} axes`, `[${perm.join(", ")}]`);
     return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }];
   },
   onnx: (e, { inputs, outputs, attrs }) => e.op("Transpose", inputs, { perm: attr.ints(attrs.perm) }, outputs[0]),
@@ -218,18 +218,21 @@ const padOp = defineOp<PadAttrs>({
     if (attrs.mode !== "constant") return [reflectPadGradUnsupported(attrs.mode)];
     const r = x!.rank;
     const axes: number[] = [], starts: number[] = [], ends: number[] = [];
+    // Slice away what positive pads added, then zero-pad back what negative pads cropped.
     for (let i = 0; i < r; i++) {
-      if (attrs.pads[i] !== 0 || attrs.pads[i + r] !== 0) {
+      if (attrs.pads[i]! > 0 || attrs.pads[i + r]! > 0) {
         axes.push(i);
-        starts.push(attrs.pads[i]!);
-        ends.push((g!.shape[i] as number) - attrs.pads[i + r]!);
+        starts.push(Math.max(attrs.pads[i]!, 0));
+        ends.push((g!.shape[i] as number) - Math.max(attrs.pads[i + r]!, 0));
       }
     }
-    return [axes.length ? slice(g!, axes, starts, ends) : g!];
+    const sliced = axes.length ? slice(g!, axes, starts, ends) : g!;
+    const cropped = attrs.pads.map((p) => Math.max(-p, 0));
+    return [cropped.some((p) => p > 0) ? pad(sliced, cropped) : sliced];
   },
 });
 function reflectPadGradUnsupported(mode: string): never {
-  throw new Error(`pad: no gradient for mode "${mode}" (only constant padding is differentiable here)`);
+  throw new MissingRuleError({ op: "pad", expected: "constant padding (the only differentiable mode)", got: `mode "${mode}"` });
 }
 /** Pads [begin_0..begin_{r-1}, end_0..end_{r-1}] (ONNX order); negative pads crop. */
 export const pad = (x: Tensor, pads: readonly number[], mode: PadMode = "constant", value = 0): Tensor => padOp([x], { pads, mode, value })[0]!;
