@@ -1,0 +1,190 @@
+// The Stage I tokenizer for inference: images in [0, 1] -> token ids -> images. Weights load
+// strictly from a safetensors file (config in its metadata), a torch.save checkpoint (.bin, the
+// released format) plus a config, or memory. Each entry point compiles its graph once per input
+// shape; the ONNX Runtime sessions belong to the Tokenizer and are released by dispose().
+
+import { Graph, type Tensor } from "../../engine/graph/tensor.js";
+import type { HostTensor } from "../../engine/host-tensor.js";
+import { ParamStore } from "../../engine/params.js";
+import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session.js";
+import { CheckpointError, ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
+import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
+import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
+import {
+  codebookSize, latentStride, loadTokenizerConfig, toOfficialSection, tokenizerConfigFromJson, validateTokenizerConfig, type TokenizerConfig,
+} from "./config.js";
+import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
+
+/** Metadata key under which a tokenizer safetensors file stores its config (official vq_model JSON). */
+export const CONFIG_METADATA_KEY = "config";
+
+export type TokenizerSource =
+  /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
+  | string
+  | { readonly config: TokenizerConfig; readonly params: ReadonlyMap<string, HostTensor> | ParamStore };
+
+export interface TokenizerLoadOptions {
+  /** A config, or the path of an official tokenizer YAML; required for checkpoints without metadata. */
+  readonly config?: TokenizerConfig | string;
+  readonly session?: SessionOptions;
+}
+
+export interface EncodeResult {
+  /** [B, h, w] int64. */
+  readonly ids: HostTensor;
+  /** The quantized latent [B, D, h, w] the decoder consumes. */
+  readonly latent: HostTensor;
+  /** LFQ only: the same latent, which is exactly the +-1 bits (channel 0 = least significant). */
+  readonly bits?: HostTensor;
+}
+
+export interface DecodeOptions {
+  /** Clamp to [0, 1] as for display and metrics (default false: the raw decoder output). */
+  readonly clamp?: boolean;
+}
+
+export class Tokenizer {
+  private readonly sessions = new Map<string, Promise<CompiledGraph>>();
+  private disposed = false;
+
+  private constructor(
+    readonly config: TokenizerConfig,
+    readonly params: ParamStore,
+    private readonly sessionOptions: SessionOptions,
+  ) {}
+
+  static async load(source: TokenizerSource, opts: TokenizerLoadOptions = {}): Promise<Tokenizer> {
+    const given = typeof opts.config === "string" ? loadTokenizerConfig(opts.config) : opts.config;
+    let config: TokenizerConfig;
+    let state: ReadonlyMap<string, HostTensor>;
+    let what: string;
+    if (typeof source !== "string") {
+      if (given) throw new ConfigError({ op: "Tokenizer.load", expected: "the config once (in the source object)", got: "also opts.config" });
+      config = source.config;
+      state = source.params instanceof ParamStore ? source.params.values : source.params;
+      what = "params";
+    } else if (source.endsWith(".safetensors")) {
+      const file = readSafetensors(source);
+      config = resolveConfig(source, file.metadata[CONFIG_METADATA_KEY], given);
+      state = file.tensors;
+      what = source;
+    } else {
+      if (!given) {
+        throw new ConfigError({ op: "Tokenizer.load", scope: source, expected: "opts.config (a TokenizerConfig or the official YAML path)", got: "nothing",
+          hint: "torch.save checkpoints carry no config" });
+      }
+      config = given;
+      state = readTorchCheckpoint(source);
+      what = source;
+    }
+    validateTokenizerConfig(config);
+    return new Tokenizer(config, ParamStore.loadStrict(tokenizerParamSpecs(config), state, what), opts.session ?? {});
+  }
+
+  /** Freshly initialised weights (PyTorch default init), e.g. to start training. */
+  static random(config: TokenizerConfig, seed: number, session: SessionOptions = {}): Tokenizer {
+    return new Tokenizer(validateTokenizerConfig(config), ParamStore.init(tokenizerParamSpecs(config), seed), session);
+  }
+
+  /** Pixels per token along each axis. */
+  get stride(): number {
+    return latentStride(this.config);
+  }
+
+  /** Writes weights and config as safetensors, loadable by Tokenizer.load(path). */
+  save(path: string): void {
+    const ordered = new Map(tokenizerParamSpecs(this.config).map((s) => [s.key, this.params.get(s.key)!]));
+    writeSafetensors(path, ordered, { [CONFIG_METADATA_KEY]: JSON.stringify(toOfficialSection(this.config)) });
+  }
+
+  /** images [B, C, H, W] float32 in [0, 1] -> ids [B, H/s, W/s] (s = 2^(numResolutions-1), rounded up). */
+  async encode(images: HostTensor): Promise<EncodeResult> {
+    const [b, , h, w] = this.checkImages("encode", images);
+    const run = await this.compiled(`encode:${b}x${h}x${w}`, (g) => buildEncode(g.input("images", "float32", images.shape), this.config));
+    const { ids, latent } = await run.run({ images }, this.params);
+    return this.config.quantizer.kind === "lfq" ? { ids: ids!, latent: latent!, bits: latent! } : { ids: ids!, latent: latent! };
+  }
+
+  /** ids [B, h, w] (or [B, L] with L a square, row-major) int64 -> images [B, C, h*s, w*s]. */
+  async decode(ids: HostTensor, o: DecodeOptions = {}): Promise<HostTensor> {
+    const grid = this.checkIds(ids);
+    const clamp = o.clamp ?? false;
+    const run = await this.compiled(`decode:${grid.join("x")}:${clamp}`, (g) => ({ images: buildDecodeIds(g.input("ids", "int64", grid), this.config, { clamp }) }));
+    return (await run.run({ ids: ids.reshape(grid) }, this.params)).images!;
+  }
+
+  /** encode then decode in one graph. */
+  async reconstruct(images: HostTensor, o: DecodeOptions = {}): Promise<{ readonly images: HostTensor; readonly ids: HostTensor }> {
+    const [b, , h, w] = this.checkImages("reconstruct", images);
+    const clamp = o.clamp ?? false;
+    const run = await this.compiled(`reconstruct:${b}x${h}x${w}:${clamp}`, (g) => {
+      const { ids } = buildEncode(g.input("images", "float32", images.shape), this.config);
+      return { ids, reconstruction: buildDecodeIds(ids, this.config, { clamp }) };
+    });
+    const out = await run.run({ images }, this.params);
+    return { images: out.reconstruction!, ids: out.ids! };
+  }
+
+  /** Releases every compiled session; the Tokenizer is unusable afterwards. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map(async (s) => (await s).dispose()));
+  }
+
+  private compiled(key: string, build: (g: Graph) => Record<string, Tensor>): Promise<CompiledGraph> {
+    if (this.disposed) throw new FeedError({ op: "Tokenizer", expected: "a live tokenizer", got: "one that was disposed" });
+    let session = this.sessions.get(key);
+    if (!session) {
+      const g = new Graph();
+      session = CompiledGraph.create(g, build(g), this.sessionOptions);
+      this.sessions.set(key, session);
+      // A failed compile must not poison the cache.
+      session.catch(() => this.sessions.delete(key));
+    }
+    return session;
+  }
+
+  private checkImages(op: string, images: HostTensor): number[] {
+    const c = this.config.numChannels;
+    if (images.dtype !== "float32" || images.shape.length !== 4 || images.shape[1] !== c || images.shape[0]! < 1) {
+      throw new FeedError({ op: `Tokenizer.${op}`, expected: `images float32[B, ${c}, H, W]`, got: `${images.dtype}${fmtShape(images.shape)}` });
+    }
+    return [...images.shape];
+  }
+
+  /** The [B, h, w] grid of an id tensor, after checking every id is a valid code. */
+  private checkIds(ids: HostTensor): [number, number, number] {
+    const fail = (expected: string, got: string) => new FeedError({ op: "Tokenizer.decode", expected, got });
+    if (ids.dtype !== "int64" || (ids.shape.length !== 2 && ids.shape.length !== 3)) {
+      throw fail("ids int64[B, h, w] or int64[B, h*w]", `${ids.dtype}${fmtShape(ids.shape)}`);
+    }
+    let grid: [number, number, number];
+    if (ids.shape.length === 3) grid = [ids.shape[0]!, ids.shape[1]!, ids.shape[2]!];
+    else {
+      const side = Math.round(Math.sqrt(ids.shape[1]!));
+      if (side * side !== ids.shape[1]) throw fail("a square number of tokens per image for [B, L] ids", `L = ${ids.shape[1]}`);
+      grid = [ids.shape[0]!, side, side];
+    }
+    const n = BigInt(codebookSize(this.config));
+    const data = ids.data as BigInt64Array;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i]! < 0n || data[i]! >= n) throw fail(`ids in [0, ${n})`, `${data[i]} at flat index ${i}`);
+    }
+    return grid;
+  }
+}
+
+function resolveConfig(file: string, stored: string | undefined, given: TokenizerConfig | undefined): TokenizerConfig {
+  const fromFile = stored === undefined ? undefined : tokenizerConfigFromJson(stored, `${file}:__metadata__.${CONFIG_METADATA_KEY}`);
+  if (fromFile && given && JSON.stringify(toOfficialSection(fromFile)) !== JSON.stringify(toOfficialSection(given))) {
+    throw new CheckpointError({ op: "Tokenizer.load", scope: file, expected: `the config stored in the file ${stored}`, got: JSON.stringify(toOfficialSection(given)),
+      hint: "omit opts.config to use the file's own" });
+  }
+  const config = given ?? fromFile;
+  if (!config) {
+    throw new ConfigError({ op: "Tokenizer.load", scope: file, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
+  }
+  return config;
+}
