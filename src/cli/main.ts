@@ -50,7 +50,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return await command.run(rest);
   } catch (e) {
     if (e instanceof MaskbitError || (e instanceof Error && e.name === "AbortError")) {
-      console.error(`maskbit ${name}: ${e.message}`);
+      console.error(e.message.startsWith(`maskbit ${name}`) ? e.message : `maskbit ${name}: ${e.message}`);
       return 1;
     }
     throw e;

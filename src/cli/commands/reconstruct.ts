@@ -1,0 +1,42 @@
+// `maskbit reconstruct`: images -> tokenizer -> reconstructions, written as a PNG grid
+// (originals in the first row, reconstructions in the second).
+
+import type { Command } from "../main.js";
+import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
+import { loadImagesForTokenizer } from "./tokenize.js";
+import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
+import { writeGrid } from "../../io/image.js";
+import { HostTensor } from "../../engine/host-tensor.js";
+import { ConfigError } from "../../engine/errors.js";
+
+const OPTIONS = {
+  tokenizer: { type: "string" },
+  config: { type: "string" },
+  size: { type: "string" },
+  out: { type: "string", default: "reconstruction.png" },
+  threads: { type: "string" },
+} as const;
+
+export const reconstruct: Command = {
+  summary: "Reconstruct images through a tokenizer (resize shorter side + center crop, as the official evaluation).",
+  usage: "maskbit reconstruct <image...> [--tokenizer <ckpt>] [--config <yaml>] [--size <px>] [--out recon.png]",
+  async run(argv) {
+    const { values, positionals } = parseCommand("reconstruct", argv, OPTIONS);
+    if (!positionals.length) throw new ConfigError({ op: "maskbit reconstruct", expected: "one or more image files", got: "none" });
+    const tok = await Tokenizer.load(modelFile("reconstruct", "tokenizer", values.tokenizer, SHIPPED.tokenizer), {
+      config: values.config, session: { threads: intOption("reconstruct", "threads", values.threads, 0) },
+    });
+    try {
+      const images = await loadImagesForTokenizer(positionals, tok, values.size);
+      const recon = (await tok.reconstruct(images, { clamp: true })).images;
+      const both = HostTensor.zeros("float32", [2 * images.shape[0]!, ...images.shape.slice(1)]);
+      (both.data as Float32Array).set(images.data as Float32Array, 0);
+      (both.data as Float32Array).set(recon.data as Float32Array, images.size);
+      await writeGrid(values.out, both, { cols: images.shape[0]!, rowLabels: ["input", "reconstruction"] });
+      console.log(`wrote ${values.out} (${images.shape[0]} images, ${images.shape[2]}x${images.shape[3]})`);
+      return 0;
+    } finally {
+      await tok.dispose();
+    }
+  },
+};
