@@ -15,6 +15,8 @@ export interface AttentionOptions {
   readonly dropout?: number;
   readonly init?: Init;
   readonly biasInit?: Init;
+  /** Init of out_proj.weight when it differs from in_proj_weight's (default: `init`). */
+  readonly outInit?: Init;
 }
 
 /** x: [B, T, D] -> [B, T, D]; bidirectional (no mask). */
@@ -37,6 +39,6 @@ export function selfAttention(x: Tensor, name: string, o: AttentionOptions, ctx:
     const probs = dropout(softmax(scores, -1), o.dropout ?? 0, ctx);
     const heads = matmul(probs, v); // [B, H, T, hd]
     const merged = reshape(transpose(heads, [0, 2, 1, 3]), [b!, t!, o.dim]);
-    return linear(merged, "out_proj", o.dim, o.dim, { init: o.init, biasInit: o.biasInit ?? { kind: "constant", value: 0 } });
+    return linear(merged, "out_proj", o.dim, o.dim, { init: o.outInit ?? o.init, biasInit: o.biasInit ?? { kind: "constant", value: 0 } });
   });
 }

@@ -1,0 +1,169 @@
+// The Stage II generator for inference: class labels -> token ids (and images, given a tokenizer).
+// Weights load strictly from a safetensors file (config in its metadata), a torch.save checkpoint
+// (.bin, the released format, legacy `token_emb.*` keys renamed) plus a config, or memory. Sampler
+// sessions are compiled once per (batch size, guidance on/off, randomness, trace) and released by
+// dispose().
+
+import type { HostTensor } from "../../engine/host-tensor.js";
+import { ParamStore } from "../../engine/params.js";
+import type { SessionOptions } from "../../engine/runtime/session.js";
+import { CheckpointError, ConfigError, FeedError } from "../../engine/errors.js";
+import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
+import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
+import { generatorConfigFromJson, generatorConfigToJson, loadGeneratorConfig, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
+import { generatorParamSpecs } from "./transformer.js";
+import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
+
+/** Metadata key under which a generator safetensors file stores its GeneratorConfig (JSON). */
+export const CONFIG_METADATA_KEY = "config";
+
+export type GeneratorSource =
+  /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
+  | string
+  | { readonly config: GeneratorConfig; readonly params: ReadonlyMap<string, HostTensor> | ParamStore };
+
+export interface GeneratorLoadOptions {
+  /** A config, or the path of an official generator YAML; required for checkpoints without metadata. */
+  readonly config?: GeneratorConfig | string;
+  readonly session?: SessionOptions;
+}
+
+/** What sample() needs from a tokenizer (models/tokenizer's Tokenizer fits): ids [B, L] -> images. */
+export interface IdsDecoder {
+  decode(ids: HostTensor, o?: { readonly clamp?: boolean }): Promise<HostTensor>;
+}
+
+export interface SampleOptions extends Partial<SamplingDefaults> {
+  /** One class label per image; the batch size is labels.length. */
+  readonly labels: readonly number[];
+  /** Seed of the in-graph RNG (default: a fresh random seed, reported in the result). */
+  readonly seed?: number;
+  /** Replaces the in-graph RNG by fed uniforms (tests, cross-implementation checks). */
+  readonly random?: Extract<RandomSource, { kind: "uniforms" }>;
+  readonly onStep?: (step: SamplerStep) => void | Promise<void>;
+  readonly signal?: AbortSignal;
+  /** Decode the ids to images with this tokenizer. */
+  readonly tokenizer?: IdsDecoder;
+  /** Clamp decoded images to [0, 1] (default false: the raw decoder output, as the official sample()). */
+  readonly clamp?: boolean;
+}
+
+export interface GenerationResult {
+  /** [B, L] int64 token ids. */
+  readonly ids: HostTensor;
+  /** [B, K, H, W] float32 +-1 latent bits. */
+  readonly bits: HostTensor;
+  /** [B, 3, H*s, W*s] when a tokenizer was given. */
+  readonly images?: HostTensor;
+  /** The seed used (undefined with fed uniforms). */
+  readonly seed?: number;
+  readonly settings: SamplingDefaults;
+}
+
+export class Generator {
+  private readonly samplers = new Map<string, Promise<Sampler>>();
+  private disposed = false;
+
+  private constructor(
+    readonly config: GeneratorConfig,
+    readonly params: ParamStore,
+    private readonly session: SessionOptions,
+  ) {}
+
+  static async load(source: GeneratorSource, opts: GeneratorLoadOptions = {}): Promise<Generator> {
+    const given = typeof opts.config === "string" ? loadGeneratorConfig(opts.config) : opts.config;
+    let config: GeneratorConfig;
+    let state: ReadonlyMap<string, HostTensor>;
+    let what: string;
+    if (typeof source !== "string") {
+      if (given) throw new ConfigError({ op: "Generator.load", expected: "the config once (in the source object)", got: "also opts.config" });
+      config = source.config;
+      state = source.params instanceof ParamStore ? source.params.values : source.params;
+      what = "params";
+    } else if (source.endsWith(".safetensors")) {
+      const file = readSafetensors(source);
+      config = resolveConfig(source, file.metadata[CONFIG_METADATA_KEY], given);
+      state = file.tensors;
+      what = source;
+    } else {
+      if (!given) {
+        throw new ConfigError({ op: "Generator.load", scope: source, expected: "opts.config (e.g. generator14bit, or the official YAML path)", got: "nothing", hint: "torch.save checkpoints carry no config" });
+      }
+      config = given;
+      state = readTorchCheckpoint(source);
+      what = source;
+    }
+    validateGeneratorConfig(config);
+    const params = ParamStore.loadStrict(generatorParamSpecs(config), renameLegacyGeneratorKeys(state), what);
+    return new Generator(config, params, opts.session ?? {});
+  }
+
+  /** Freshly initialised weights (the official init), e.g. to start training. */
+  static random(config: GeneratorConfig, seed: number, session: SessionOptions = {}): Generator {
+    return new Generator(validateGeneratorConfig(config), ParamStore.init(generatorParamSpecs(config), seed), session);
+  }
+
+  /** Writes weights (official keys and order) and config as safetensors, loadable by Generator.load(path). */
+  save(path: string): void {
+    const ordered = new Map(generatorParamSpecs(this.config).map((s) => [s.key, this.params.get(s.key)!]));
+    writeSafetensors(path, ordered, { [CONFIG_METADATA_KEY]: generatorConfigToJson(this.config) });
+  }
+
+  /** Runs the official decoding loop; unset sampling options default to the config's. */
+  async sample(o: SampleOptions): Promise<GenerationResult> {
+    const { labels, onStep, signal, tokenizer, clamp } = o;
+    const settings = samplingSettings(this.config.sampling, o);
+    validateGeneratorConfig({ ...this.config, sampling: settings });
+    if (labels.length === 0) throw new FeedError({ op: "Generator.sample", expected: "at least one label", got: "none" });
+    const seed = o.random ? undefined : o.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const random: RandomSource = o.random ?? { kind: "seed", seed: seed! };
+    const sampler = await this.sampler(labels.length, settings.guidanceScale !== 0, random.kind);
+    const out = await sampler.run({ labels, settings, random, onStep, signal });
+    const images = tokenizer ? await tokenizer.decode(out.ids, { clamp: clamp ?? false }) : undefined;
+    return { ids: out.ids, bits: out.bits, ...(images ? { images } : {}), ...(seed !== undefined ? { seed } : {}), settings };
+  }
+
+  /** Releases every compiled session; the Generator is unusable afterwards. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const samplers = [...this.samplers.values()];
+    this.samplers.clear();
+    await Promise.all(samplers.map(async (s) => (await s).dispose()));
+  }
+
+  private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
+    if (this.disposed) throw new FeedError({ op: "Generator", expected: "a live generator", got: "one that was disposed" });
+    const key = `${batch}:${guidance}:${randomness}`;
+    let s = this.samplers.get(key);
+    if (!s) {
+      s = Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session });
+      this.samplers.set(key, s);
+      // A failed compile must not poison the cache.
+      s.catch(() => this.samplers.delete(key));
+    }
+    return s;
+  }
+}
+
+/** The config's sampling defaults with every setting the caller gave replacing its default. */
+function samplingSettings(defaults: SamplingDefaults, given: Partial<SamplingDefaults>): SamplingDefaults {
+  const pick = <K extends keyof SamplingDefaults>(key: K): SamplingDefaults[K] => given[key] ?? defaults[key];
+  return {
+    steps: pick("steps"), guidanceScale: pick("guidanceScale"), guidanceAnnealing: pick("guidanceAnnealing"), scalePow: pick("scalePow"),
+    randomizeTemperature: pick("randomizeTemperature"), softmaxTemperature: pick("softmaxTemperature"),
+    samplingAnnealing: pick("samplingAnnealing"), maskSchedule: pick("maskSchedule"),
+  };
+}
+
+function resolveConfig(file: string, stored: string | undefined, given: GeneratorConfig | undefined): GeneratorConfig {
+  const fromFile = stored === undefined ? undefined : generatorConfigFromJson(stored, `${file}:__metadata__.${CONFIG_METADATA_KEY}`);
+  // A given config may change sampling or training settings (the 14-bit weights serve three
+  // recipes), but not the network the weights belong to.
+  if (fromFile && given && !sameArchitecture(fromFile, given)) {
+    throw new CheckpointError({ op: "Generator.load", scope: file, expected: `the architecture stored in the file ${stored}`, got: generatorConfigToJson(given), hint: "omit opts.config to use the file's own" });
+  }
+  const config = given ?? fromFile;
+  if (!config) throw new ConfigError({ op: "Generator.load", scope: file, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
+  return config;
+}

@@ -1,0 +1,220 @@
+// MaskGIT-style iterative decoding with classifier-free guidance (spec 3.5), following the
+// official loop step for step. All per-slot numerics of one step (model on the doubled batch,
+// guidance, softmax, categorical draw, confidence, Gumbel noise, sort and re-mask threshold) are one
+// compiled graph, run T times; the host only computes the per-step scalars (k, CFG scale,
+// temperatures) and carries the token state between runs.
+
+import { Graph, type Tensor } from "../../engine/graph/tensor.js";
+import { HostTensor, shapeSize } from "../../engine/host-tensor.js";
+import {
+  add, cast, concat, cumSum, div, equal, gather, gatherElements, lessOrEqual, log, minimum, mul, neg, randomUniform, reduceSum, reshape,
+  slice, softmax, squeeze, sub, topK, unsqueeze, where,
+} from "../../engine/ops/index.js";
+import { ForwardContext } from "../../engine/nn/index.js";
+import { CompiledGraph, type ParamSource, type SessionOptions } from "../../engine/runtime/session.js";
+import { FeedError } from "../../engine/errors.js";
+import { bitsToLatent, combineGroups, idsToBits } from "./bit-groups.js";
+import { guidanceScaleAt, numToMask, softmaxTemperatureAt, stepSeed } from "./masking.js";
+import { generatorForward } from "./transformer.js";
+import { groupBits, maskId, numSlots, seqLen, type GeneratorConfig, type SamplingDefaults } from "./config.js";
+
+/** Where the two uniform draws of each step come from. */
+export type RandomSource =
+  /** In-graph counter-based RNG: reproducible from the seed, nothing random crosses from JS. */
+  | { readonly kind: "seed"; readonly seed: number }
+  /** Fed uniforms in (0, 1), each [B, L, N] (e.g. a golden case's stored draws). */
+  | { readonly kind: "uniforms"; readonly at: (step: number) => { readonly categorical: HostTensor; readonly gumbel: HostTensor } };
+
+/** Intermediate values of one step (only when the sampler is built with `trace`). */
+export interface StepTrace {
+  readonly numMaskedBefore: number;
+  readonly numToMask: number;
+  readonly cfgScale: number;
+  /** Model input [B, L, N] (conditional half). */
+  readonly tokensBefore: HostTensor;
+  /** Raw model output: [2B, L, N, C] with guidance (conditional rows first), else [B, L, N, C]. */
+  readonly modelLogits: HostTensor;
+  readonly probs: HostTensor;
+  /** The categorical draw for every slot, fixed ones included. */
+  readonly rawSamples: HostTensor;
+  /** Per-sample ascending confidence scores [B, L*N] (+inf for fixed slots). */
+  readonly scoresSorted: HostTensor;
+}
+
+export interface SamplerStep {
+  readonly step: number;
+  readonly steps: number;
+  /** State after this step: group tokens [B, L, N], the mask id where still masked. */
+  readonly tokens: HostTensor;
+  /** This step's fully filled prediction [B, L, N] and its ids [B, L]. */
+  readonly predicted: HostTensor;
+  readonly predictedIds: HostTensor;
+  /** Slots of sample 0 still masked after this step. */
+  readonly numMasked: number;
+  readonly trace?: StepTrace;
+}
+
+export interface SampleRequest {
+  /** One class label per sample. */
+  readonly labels: readonly number[];
+  readonly settings: SamplingDefaults;
+  readonly random: RandomSource;
+  readonly onStep?: (step: SamplerStep) => void | Promise<void>;
+  /** Checked before every step; aborting rejects with the signal's reason (an AbortError by default). */
+  readonly signal?: AbortSignal;
+}
+
+export interface SampleResult {
+  /** Token ids [B, L] int64 (row-major over the token grid). */
+  readonly ids: HostTensor;
+  /** The final group tokens [B, L, N]. */
+  readonly groups: HostTensor;
+  /** +-1 latent bits [B, K, H, W] float32, ready for the tokenizer's decoder. */
+  readonly bits: HostTensor;
+}
+
+export interface SamplerOptions {
+  readonly batch: number;
+  /** Run the doubled (conditional + null-class) batch for classifier-free guidance. */
+  readonly guidance: boolean;
+  readonly randomness: RandomSource["kind"];
+  /** Also fetch model logits, probabilities, raw draws and sorted scores every step. */
+  readonly trace?: boolean;
+  readonly session?: SessionOptions;
+}
+
+/** Inverse-CDF draw: the first index whose float64 cumulative probability exceeds u, at most C - 1. */
+function categorical(probs: Tensor, u: Tensor): Tensor {
+  const c = probs.shape[probs.rank - 1] as number;
+  const cdf = cumSum(cast(probs, "float64"), -1);
+  const below = cast(lessOrEqual(cdf, unsqueeze(cast(u, "float64"), [-1])), "int64");
+  return minimum(reduceSum(below, [-1]), c - 1);
+}
+
+/** One decoding step as a graph; see SamplerStep / StepTrace for the outputs. */
+export function buildSamplerStep(cfg: GeneratorConfig, o: SamplerOptions): { graph: Graph; outputs: Record<string, Tensor> } {
+  const g = new Graph();
+  const batch = o.batch, l = seqLen(cfg), n = cfg.groups, m = maskId(cfg), slots = numSlots(cfg);
+  const tokens = g.input("tokens", "int64", [batch, l, n]);
+  const labels = g.input("labels", "int64", [batch]);
+  const scalar = (name: string) => g.input(name, "float32", []);
+  const [temperature, noiseTemperature, remaining] = ["temperature", "randomizeTemperature", "oneMinusProgress"].map(scalar);
+  const thresholdIndex = g.input("thresholdIndex", "int64", []);
+  const dropMask = (drops: boolean[]) => g.constant(new HostTensor("bool", [drops.length], Uint8Array.from(drops, Number)));
+  const ctx = ForwardContext.inference();
+
+  let modelLogits: Tensor, logits: Tensor;
+  if (o.guidance) {
+    const both = { tokens: concat([tokens, tokens], 0), labels: concat([labels, labels], 0), dropLabel: dropMask([...Array(batch).fill(false), ...Array(batch).fill(true)]) };
+    modelLogits = generatorForward(both, cfg, ctx).logits;
+    const cond = slice(modelLogits, [0], [0], [batch]), uncond = slice(modelLogits, [0], [batch], [2 * batch]);
+    logits = add(cond, mul(scalar("cfgScale"), sub(cond, uncond)));
+  } else {
+    modelLogits = logits = generatorForward({ tokens, labels, dropLabel: dropMask(Array(batch).fill(false)) }, cfg, ctx).logits;
+  }
+  const probs = softmax(div(logits, temperature!), -1);
+
+  let uniformCat: Tensor, gumbelU: Tensor;
+  if (o.randomness === "seed") {
+    const seed = g.input("seed", "int64", []);
+    [uniformCat, gumbelU] = [randomUniform(tokens, seed, 1), randomUniform(tokens, seed, 2)];
+  } else {
+    [uniformCat, gumbelU] = [g.input("uniformCat", "float32", [batch, l, n]), g.input("gumbelU", "float32", [batch, l, n])];
+  }
+  const raw = categorical(probs, uniformCat);
+  const masked = equal(tokens, m);
+  const predicted = where(masked, raw, tokens);
+  // Confidence of the chosen value; fixed slots get +inf so they are never re-masked.
+  const confidence = where(masked, squeeze(gatherElements(probs, unsqueeze(predicted, [-1]), -1), [-1]), Infinity);
+  const gumbel = neg(log(neg(log(gumbelU))));
+  const scores = add(log(confidence), mul(mul(gumbel, noiseTemperature!), remaining!));
+  const [sorted] = topK(reshape(scores, [batch, slots]), slots, -1, false);
+  const threshold = reshape(gather(sorted, thresholdIndex, 1), [batch, 1, 1]);
+  const next = where(lessOrEqual(scores, threshold), m, predicted);
+  const ids = combineGroups(predicted, { groups: n, groupBits: groupBits(cfg) });
+  const outputs: Record<string, Tensor> = {
+    next, predicted, ids,
+    numMasked: reduceSum(cast(equal(slice(next, [0], [0], [1]), m), "int64")),
+    bits: bitsToLatent(idsToBits(ids, cfg.tokenBits), cfg.tokenGrid),
+  };
+  if (o.trace) Object.assign(outputs, { modelLogits, probs, raw, scoresSorted: sorted });
+  return { graph: g, outputs };
+}
+
+export class Sampler {
+  private constructor(
+    private readonly compiled: CompiledGraph,
+    private readonly cfg: GeneratorConfig,
+    private readonly params: ParamSource,
+    readonly options: SamplerOptions,
+  ) {}
+
+  static async create(cfg: GeneratorConfig, params: ParamSource, o: SamplerOptions): Promise<Sampler> {
+    const { graph, outputs } = buildSamplerStep(cfg, o);
+    return new Sampler(await CompiledGraph.create(graph, outputs, o.session), cfg, params, o);
+  }
+
+  async run(req: SampleRequest): Promise<SampleResult> {
+    const { cfg, options: o } = this;
+    const s = req.settings;
+    this.checkRequest(req);
+    const steps = s.steps, slots = numSlots(cfg);
+    const shape = [o.batch, seqLen(cfg), cfg.groups];
+    let tokens: HostTensor = new HostTensor("int64", shape, new BigInt64Array(shapeSize(shape)).fill(BigInt(maskId(cfg))));
+    let numMasked = slots;
+    let last: Record<string, HostTensor> | undefined;
+    const labels = HostTensor.i64(req.labels);
+    for (let i = 0; i < steps; i++) {
+      req.signal?.throwIfAborted();
+      const k = numToMask(i, steps, numMasked, slots, s.maskSchedule);
+      const cfgScale = guidanceScaleAt(i, steps, s.guidanceScale, s.guidanceAnnealing, s.scalePow);
+      const feeds: Record<string, HostTensor> = {
+        tokens, labels,
+        temperature: HostTensor.scalar(softmaxTemperatureAt(i, steps, s.softmaxTemperature, s.samplingAnnealing)),
+        randomizeTemperature: HostTensor.scalar(s.randomizeTemperature),
+        oneMinusProgress: HostTensor.scalar(1 - (i + 1) / steps),
+        // The official loop reads sorted[:, k - 1]; with k = 0 (one slot left) that is the last entry.
+        thresholdIndex: HostTensor.scalar(k >= 1 ? k - 1 : slots - 1, "int64"),
+      };
+      if (o.guidance) feeds.cfgScale = HostTensor.scalar(cfgScale);
+      if (req.random.kind === "seed") feeds.seed = stepSeed(req.random.seed, i);
+      else {
+        const u = req.random.at(i);
+        feeds.uniformCat = u.categorical;
+        feeds.gumbelU = u.gumbel;
+      }
+      const out = await this.compiled.run(feeds, this.params);
+      const trace: StepTrace | undefined = o.trace
+        ? { numMaskedBefore: numMasked, numToMask: k, cfgScale, tokensBefore: tokens, modelLogits: out.modelLogits!, probs: out.probs!, rawSamples: out.raw!, scoresSorted: out.scoresSorted! }
+        : undefined;
+      tokens = out.next!;
+      numMasked = out.numMasked!.at(0);
+      last = out;
+      await req.onStep?.({ step: i, steps, tokens, predicted: out.predicted!, predictedIds: out.ids!, numMasked, trace });
+    }
+    req.signal?.throwIfAborted();
+    // The final prediction is fully filled; the last step's re-masking is discarded.
+    return { ids: last!.ids!, groups: last!.predicted!, bits: last!.bits! };
+  }
+
+  async dispose(): Promise<void> {
+    await this.compiled.dispose();
+  }
+
+  private checkRequest(req: SampleRequest): void {
+    const { cfg, options: o } = this;
+    const bad = req.labels.find((y) => !Number.isInteger(y) || y < 0 || y >= cfg.numClasses);
+    if (req.labels.length !== o.batch || bad !== undefined) {
+      throw new FeedError({ op: "Sampler.run", expected: `${o.batch} integer labels in [0, ${cfg.numClasses})`, got: bad !== undefined ? `label ${bad}` : `${req.labels.length} labels` });
+    }
+    if (req.random.kind !== o.randomness) {
+      throw new FeedError({ op: "Sampler.run", expected: `a "${o.randomness}" random source (as compiled)`, got: `"${req.random.kind}"` });
+    }
+    if ((req.settings.guidanceScale !== 0) !== o.guidance) {
+      throw new FeedError({ op: "Sampler.run", expected: `guidanceScale ${o.guidance ? "!= 0" : "0"} (as compiled)`, got: `${req.settings.guidanceScale}` });
+    }
+    if (!Number.isInteger(req.settings.steps) || req.settings.steps < 1) {
+      throw new FeedError({ op: "Sampler.run", expected: "steps >= 1", got: `${req.settings.steps}` });
+    }
+  }
+}
