@@ -13,9 +13,9 @@ export type ResizeMode =
   /** TF1 legacy bilinear: src = dst * float32(in/out), no half-pixel offset. */
   | { readonly kind: "tf1" };
 
-/** Interpolation weights [out, in] for one axis. */
-export function resizeMatrix(inSize: number, outSize: number, mode: ResizeMode): Float32Array {
-  const m = new Float32Array(outSize * inSize);
+/** Interpolation weights [out, in] for one axis, in float64 (rounded to the graph's dtype later). */
+export function resizeMatrix(inSize: number, outSize: number, mode: ResizeMode): Float64Array {
+  const m = new Float64Array(outSize * inSize);
   const scale = inSize / outSize;
   if (mode.kind === "torch" && mode.antialias && scale > 1) {
     // Triangle filter widened by the scale factor, normalised per output pixel.
@@ -41,28 +41,30 @@ export function resizeMatrix(inSize: number, outSize: number, mode: ResizeMode):
     const lo = Math.min(Math.floor(src), inSize - 1);
     const hi = Math.min(lo + 1, inSize - 1);
     const frac = src - lo;
-    m[o * inSize + lo] += 1 - frac;
-    m[o * inSize + hi] += frac;
+    m[o * inSize + lo]! += 1 - frac;
+    m[o * inSize + hi]! += frac;
   }
   return m;
 }
 
-/** x [B, C, H, W] -> [B, C, outH, outW]. */
+/** x [B, C, H, W] -> [B, C, outH, outW], in x's float dtype. */
 export function resizeBilinear(x: Tensor, size: readonly [number, number], mode: ResizeMode): Tensor {
   const [h, w] = [x.shape[2], x.shape[3]];
   if (x.rank !== 4 || typeof h !== "number" || typeof w !== "number") {
     throw new ShapeError({ op: "resizeBilinear", scope: x.graph.scopePath, expected: "x [B, C, H, W] with static H, W", got: fmtShape(x.shape) });
   }
   const g = x.graph;
-  const rows = h === size[0] ? null : g.constant(new HostTensor("float32", [size[0], h], resizeMatrix(h, size[0], mode)));
-  const colsT = w === size[1] ? null : g.constant(transposed(resizeMatrix(w, size[1], mode), size[1], w));
+  const asConstant = (data: Float64Array, shape: number[]) =>
+    g.constant(x.dtype === "float64" ? new HostTensor("float64", shape, data) : new HostTensor("float32", shape, Float32Array.from(data)));
+  const rows = h === size[0] ? null : asConstant(resizeMatrix(h, size[0], mode), [size[0], h]);
+  const colsT = w === size[1] ? null : asConstant(transposed(resizeMatrix(w, size[1], mode), size[1], w), [w, size[1]]);
   let y = rows ? matmul(rows, x) : x;
   if (colsT) y = matmul(y, colsT);
   return y;
 }
 
-function transposed(m: Float32Array, rows: number, cols: number): HostTensor {
-  const t = new Float32Array(rows * cols);
+function transposed(m: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c]!;
-  return new HostTensor("float32", [cols, rows], t);
+  return t;
 }

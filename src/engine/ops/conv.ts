@@ -29,7 +29,8 @@ const conv2dOp = defineOp<ConvAttrs>({
   name: "conv2d",
   infer: (ins, a, ctx) => {
     const [x, w, b] = ins as [Tensor, Tensor, Tensor | undefined];
-    const dtype = sameDType(ctx, ins, ["float32", "float64"]);
+    // ONNX Runtime's CPU provider has no float64 Conv kernels: refuse at build time, not at session creation.
+    const dtype = sameDType(ctx, ins, ["float32"]);
     if (x.rank !== 4 || w.rank !== 4) ctx.shapeError("x [B, C, H, W] and w [O, C/group, kH, kW]", `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}`);
     const [h, wd] = spatial(ctx, x, "x");
     const [o, , kh, kw] = w.shape as number[];
@@ -96,7 +97,8 @@ const convTranspose2dOp = defineOp<ConvTransposeAttrs>({
   name: "convTranspose2d",
   infer: (ins, a, ctx) => {
     const [x, w] = ins as [Tensor, Tensor];
-    const dtype = sameDType(ctx, ins, ["float32", "float64"]);
+    // ONNX Runtime's CPU provider has no float64 Conv kernels: refuse at build time, not at session creation.
+    const dtype = sameDType(ctx, ins, ["float32"]);
     if (x.rank !== 4 || w.rank !== 4 || x.shape[1] !== w.shape[0]) ctx.shapeError("x [B, C, H, W] and w [C, O/group, kH, kW]", `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}`);
     const [h, wd] = spatial(ctx, x, "x");
     const [, og, kh, kw] = w.shape as number[];
