@@ -1,0 +1,41 @@
+// Evaluation math as small graphs run by ONNX Runtime: a graph is built and compiled on first
+// use, then reused; the owner releases the session with dispose().
+
+import { Graph, type Tensor } from "../engine/graph/tensor.js";
+import type { HostTensor } from "../engine/host-tensor.js";
+import { CompiledGraph, type ParamSource, type SessionOptions } from "../engine/runtime/session.js";
+
+export type GraphBuilder = (g: Graph) => Readonly<Record<string, Tensor>>;
+
+export class LazyGraph {
+  private compiled: Promise<CompiledGraph> | undefined;
+
+  constructor(
+    private readonly build: GraphBuilder,
+    private readonly opts: SessionOptions = {},
+  ) {}
+
+  async run(feeds: Readonly<Record<string, HostTensor>>, params?: ParamSource): Promise<Record<string, HostTensor>> {
+    this.compiled ??= (() => {
+      const g = new Graph();
+      return CompiledGraph.create(g, this.build(g), this.opts);
+    })();
+    return (await this.compiled).run(feeds, params);
+  }
+
+  async dispose(): Promise<void> {
+    const c = this.compiled;
+    this.compiled = undefined;
+    if (c) await (await c).dispose();
+  }
+}
+
+/** Builds, runs once and releases a graph. */
+export async function runGraphOnce(build: GraphBuilder, feeds: Readonly<Record<string, HostTensor>>, opts: SessionOptions = {}): Promise<Record<string, HostTensor>> {
+  const lazy = new LazyGraph(build, opts);
+  try {
+    return await lazy.run(feeds);
+  } finally {
+    await lazy.dispose();
+  }
+}
