@@ -44,5 +44,6 @@ export function formatReport(r: CaseReport): string {
   const status = r.ok ? "PASS" : "FAIL";
   const failed = r.checks.filter((k) => !k.ok);
   const head = `${status} ${r.name} (${r.kind}): ${r.checks.length} tensors, worst ${r.worst ? `${r.worst.tensor}: ${r.worst.detail}` : "nothing compared"}`;
-  return failed.length > 1 ? `${head}\n${failed.slice(1, 6).map((k) => `     also ${k.tensor}: ${k.detail}`).join("\n")}` : head;
+  const others = failed.filter((k) => k !== r.worst);
+  return others.length ? `${head}\n${others.slice(0, 5).map((k) => `     also ${k.tensor}: ${k.detail}`).join("\n")}` : head;
 }

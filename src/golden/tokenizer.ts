@@ -10,16 +10,21 @@ import { add, mul, reduceMean, square, sub } from "../engine/ops/index.js";
 import type { HostTensor } from "../engine/host-tensor.js";
 import type { GoldenCase, JsonObject } from "../io/golden.js";
 import type { ConfigObject } from "../config/yaml.js";
-import { parseTokenizerConfig, latentStride } from "../models/tokenizer/config.js";
+import { parseTokenizerConfig, latentStride, type TokenizerConfig } from "../models/tokenizer/config.js";
 import { buildDecodeIds, buildTokenizerForward, tokenizerParamSpecs } from "../models/tokenizer/forward.js";
 import { checkOutputs, type Check } from "./report.js";
 
 /** Fields of a tokenizer case's config that describe the case rather than the model. */
 const CASE_FIELDS = ["loss", "input_shape", "latent_hw", "num_parameters"];
 
+/** The tokenizer a tokenizer case's `config` describes (also used to decode for other kinds' cases). */
+export function tokenizerConfigFromCase(caseConfig: JsonObject, path = "config"): TokenizerConfig {
+  const section = Object.fromEntries(Object.entries(caseConfig).filter(([k]) => !CASE_FIELDS.includes(k))) as ConfigObject;
+  return parseTokenizerConfig(section, path);
+}
+
 export async function runTokenizerCase(c: GoldenCase): Promise<Check[]> {
-  const section = Object.fromEntries(Object.entries(c.config).filter(([k]) => !CASE_FIELDS.includes(k))) as ConfigObject;
-  const config = parseTokenizerConfig(section, "config");
+  const config = tokenizerConfigFromCase(c.config);
   const loss = (c.config.loss ?? {}) as JsonObject;
   const recWeight = typeof loss.reconstruction_weight === "number" ? loss.reconstruction_weight : 4.0;
   const x = c.tensors.get("x")!;

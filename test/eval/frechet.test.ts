@@ -1,14 +1,14 @@
-// Streaming feature statistics and the Fréchet distance against the `frechet` golden case
-// (official GeneratorEvaluator path), shard merging, serialisation, the singular fallback, and a
-// printed (not asserted) timing of a 2048-d distance.
+// Streaming feature statistics and the Fréchet distance: shard merging, serialisation, the
+// singular fallback, and a printed (not asserted) timing. The `frechet` golden case itself is judged
+// by src/golden/frechet.ts (test/golden/golden.test.ts); its inputs are only used here as data.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { HostTensor } from "../../src/engine/host-tensor.js";
-import { FeatureStats, type GaussianStats } from "../../src/eval/feature-stats.js";
+import { FeatureStats } from "../../src/eval/feature-stats.js";
 import { frechetDistance, traceSqrtProduct } from "../../src/eval/frechet.js";
 import { FeedError } from "../../src/engine/errors.js";
-import { assertGolden, goldenCase, Rng, randomCovariance, scalar64, tensor } from "./helpers.js";
+import { goldenCase, Rng, randomCovariance, tensor } from "./helpers.js";
 
 const golden = goldenCase("frechet");
 
@@ -25,23 +25,14 @@ async function statsOf(features: HostTensor, batch: number): Promise<FeatureStat
   return s;
 }
 
-test("frechet golden: mu, sigma (N-1), trace_sqrt_product and fid", async () => {
+test("frechetDistance: no eps offset on the frechet features, 0 against itself, symmetric", async () => {
   const a = await (await statsOf(tensor(golden, "features_A"), 128)).gaussian();
   const b = await (await statsOf(tensor(golden, "features_B"), 100)).gaussian();
-  assertGolden(golden, "mu_A", a.mu);
-  assertGolden(golden, "sigma_A", a.sigma);
-  assertGolden(golden, "mu_B", b.mu);
-  assertGolden(golden, "sigma_B", b.sigma);
-  const r = await frechetDistance(a, b);
-  assert.equal(r.offsetApplied, false);
-  assertGolden(golden, "trace_sqrt_product", scalar64(r.traceSqrtProduct));
-  assertGolden(golden, "fid", scalar64(r.fid));
-  assertGolden(golden, "fid_eigvals", scalar64(r.fid));
-  // From the golden statistics themselves (what a reference stats file would hold).
-  const ref = { mu: tensor(golden, "mu_A"), sigma: tensor(golden, "sigma_A") } as GaussianStats;
-  const gen = { mu: tensor(golden, "mu_B"), sigma: tensor(golden, "sigma_B") } as GaussianStats;
-  assertGolden(golden, "fid", scalar64((await frechetDistance(ref, gen)).fid));
-  assert.ok(Math.abs((await frechetDistance(ref, ref)).fid) < 1e-9, "distance to itself is 0");
+  const ab = await frechetDistance(a, b), ba = await frechetDistance(b, a);
+  assert.equal(ab.offsetApplied, false);
+  assert.ok(Math.abs(ab.fid - ba.fid) <= 1e-9 * Math.abs(ab.fid), `d(A, B) ${ab.fid} vs d(B, A) ${ba.fid}`);
+  assert.ok(Math.abs(ab.fid - (ab.meanTerm + ab.trace1 + ab.trace2 - 2 * ab.traceSqrtProduct)) < 1e-12);
+  assert.ok(Math.abs((await frechetDistance(a, a)).fid) < 1e-9, "distance to itself is 0");
 });
 
 test("FeatureStats shard merge: stats(A ∪ B) == merge(stats A, stats B)", async () => {
@@ -88,8 +79,12 @@ test("traceSqrtProduct handles rank-deficient covariances; frechetDistance appli
   assert.ok(Math.abs(r.traceSqrtProduct - exact.value) < 1e-3 * exact.value, "the offset perturbs the trace only slightly");
 });
 
-test("Fréchet distance timing at 2048 dimensions (printed, not asserted)", async () => {
-  const n = 2048, rng = new Rng(5);
+// The full 2048-d (Inception pool feature) size takes ~20 s on CPU; by default a 512-d run keeps
+// the suite fast. MASKBIT_LONG_TESTS=1 times the real size.
+const TIMING_DIM = process.env.MASKBIT_LONG_TESTS === "1" ? 2048 : 512;
+
+test(`Fréchet distance timing at ${TIMING_DIM} dimensions (printed, not asserted; 2048 with MASKBIT_LONG_TESTS=1)`, async () => {
+  const n = TIMING_DIM, rng = new Rng(5);
   const make = (): Float64Array => {
     // A well-conditioned random SPD matrix without an O(n^3) JS product: diagonal plus low rank.
     const s = new Float64Array(n * n), k = 8;
