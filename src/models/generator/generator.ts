@@ -21,7 +21,7 @@ export const CONFIG_METADATA_KEY = "config";
 export type GeneratorSource =
   /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
   | string
-  | { readonly config: GeneratorConfig; readonly params: ReadonlyMap<string, HostTensor> | ParamStore };
+  | { readonly config: GeneratorConfig; readonly params: ReadonlyMap<string, HostTensor> | ParamStore; readonly classNames?: readonly string[] };
 
 export interface GeneratorLoadOptions {
   /** A config, or the path of an official generator YAML; required for checkpoints without metadata. */
@@ -61,6 +61,18 @@ export interface GenerationResult {
   readonly settings: SamplingDefaults;
 }
 
+/** Metadata key of the JSON list of class names in a generator file. */
+export const CLASS_NAMES_METADATA_KEY = "class_names";
+
+function parseClassNames(file: string, text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+  } catch { /* reported below */ }
+  throw new ConfigError({ op: "Generator.load", scope: `${file} __metadata__.${CLASS_NAMES_METADATA_KEY}`, expected: "a JSON list of strings", got: text.slice(0, 80) });
+}
+
 export class Generator {
   private readonly samplers = new Map<string, Promise<Sampler>>();
   private disposed = false;
@@ -69,6 +81,8 @@ export class Generator {
     readonly config: GeneratorConfig,
     readonly params: ParamStore,
     private readonly session: SessionOptions,
+    /** Names of the class labels when the model file carries them (metadata "class_names"). */
+    readonly classNames?: readonly string[],
   ) {}
 
   static async load(source: GeneratorSource, opts: GeneratorLoadOptions = {}): Promise<Generator> {
@@ -76,15 +90,18 @@ export class Generator {
     let config: GeneratorConfig;
     let state: ReadonlyMap<string, HostTensor>;
     let what: string;
+    let classNames: readonly string[] | undefined;
     if (typeof source !== "string") {
       if (given) throw new ConfigError({ op: "Generator.load", expected: "the config once (in the source object)", got: "also opts.config" });
       config = source.config;
       state = source.params instanceof ParamStore ? source.params.values : source.params;
+      classNames = source.classNames;
       what = "params";
     } else if (source.endsWith(".safetensors")) {
       const file = readSafetensors(source);
       config = resolveConfig(source, file.metadata[CONFIG_METADATA_KEY], given);
       state = file.tensors;
+      classNames = parseClassNames(source, file.metadata[CLASS_NAMES_METADATA_KEY]);
       what = source;
     } else {
       if (!given) {
@@ -96,18 +113,35 @@ export class Generator {
     }
     validateGeneratorConfig(config);
     const params = ParamStore.loadStrict(generatorParamSpecs(config), renameLegacyGeneratorKeys(state), what);
-    return new Generator(config, params, opts.session ?? {});
+    if (classNames && classNames.length !== config.numClasses) {
+      throw new ConfigError({ op: "Generator.load", scope: what, expected: `${config.numClasses} class names`, got: `${classNames.length}` });
+    }
+    return new Generator(config, params, opts.session ?? {}, classNames);
   }
 
   /** Freshly initialised weights (the official init), e.g. to start training. */
-  static random(config: GeneratorConfig, seed: number, session: SessionOptions = {}): Generator {
-    return new Generator(validateGeneratorConfig(config), ParamStore.init(generatorParamSpecs(config), seed), session);
+  static random(config: GeneratorConfig, seed: number, session: SessionOptions = {}, classNames?: readonly string[]): Generator {
+    return new Generator(validateGeneratorConfig(config), ParamStore.init(generatorParamSpecs(config), seed), session, classNames);
   }
 
   /** Writes weights (official keys and order) and config as safetensors, loadable by Generator.load(path). */
   save(path: string): void {
     const ordered = new Map(generatorParamSpecs(this.config).map((s) => [s.key, this.params.get(s.key)!]));
-    writeSafetensors(path, ordered, { [CONFIG_METADATA_KEY]: generatorConfigToJson(this.config) });
+    const meta: Record<string, string> = { [CONFIG_METADATA_KEY]: generatorConfigToJson(this.config) };
+    if (this.classNames) meta[CLASS_NAMES_METADATA_KEY] = JSON.stringify(this.classNames);
+    writeSafetensors(path, ordered, meta);
+  }
+
+  /** A class label from its id or (case- and punctuation-insensitive) name. */
+  classId(nameOrId: string | number): number {
+    const n = typeof nameOrId === "number" ? nameOrId : /^\d+$/.test(nameOrId) ? Number(nameOrId) : undefined;
+    const norm = (x: string) => x.toLowerCase().replace(/[^a-z0-9]/g, "");
+    const id = n ?? this.classNames?.findIndex((c) => norm(c) === norm(String(nameOrId)));
+    if (id === undefined || id < 0 || id >= this.config.numClasses) {
+      const known = this.classNames ? `one of ${this.classNames.map((c) => JSON.stringify(c)).join(", ")} or an id` : "an id";
+      throw new ConfigError({ op: "Generator.classId", expected: `${known} in [0, ${this.config.numClasses})`, got: JSON.stringify(nameOrId) });
+    }
+    return id;
   }
 
   /** Runs the official decoding loop; unset sampling options default to the config's. */
