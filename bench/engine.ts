@@ -1,0 +1,129 @@
+// Engine benchmark: median milliseconds of the conv block, the transformer block (forward and
+// forward + backward) and a 1024^3 matmul on ONNX Runtime, two intra-op threads. When PyTorch is
+// importable (./.venv-bench or the system python3) the same workloads run in bench/torch_engine.py and
+// the maskbit / PyTorch ratios are printed as the last lines. The project never needs Python.
+// The machines are shared and noisy (2x swings between runs are common), so the whole comparison is
+// repeated for --rounds rounds, alternating maskbit and PyTorch, and each workload reports the best
+// of its per-round medians.
+//
+//   npm run bench:engine -- [--reps 10] [--warmup 3] [--rounds 3] [--threads 2]
+//                           [--only conv,transformer,matmul] [--optimization all|basic|disabled] [--no-torch]
+
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { HostTensor } from "../src/engine/host-tensor.js";
+import { CompiledGraph, type SessionOptions } from "../src/engine/runtime/session.js";
+import { grad } from "../src/engine/autodiff/grad.js";
+import type { Tensor } from "../src/engine/graph/tensor.js";
+import { convBlock, matmulWorkload, medianMs, transformerBlock, weightedSumLoss, type Workload } from "./workloads.js";
+
+interface Args { reps: number; warmup: number; rounds: number; threads: number; only: string[]; optimization: SessionOptions["optimization"]; torch: boolean }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { reps: 10, warmup: 3, rounds: 3, threads: 2, only: ["conv", "transformer", "matmul"], optimization: "all", torch: true };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    switch (argv[i]) {
+      case "--reps": a.reps = Number(v); i++; break;
+      case "--warmup": a.warmup = Number(v); i++; break;
+      case "--rounds": a.rounds = Number(v); i++; break;
+      case "--threads": a.threads = Number(v); i++; break;
+      case "--only": a.only = v!.split(","); i++; break;
+      case "--optimization": a.optimization = v as Args["optimization"]; i++; break;
+      case "--no-torch": a.torch = false; break;
+      default: throw new Error(`bench/engine: unknown argument ${argv[i]}`);
+    }
+  }
+  return a;
+}
+
+/** Preallocated output buffers, so the timed loop measures the engine rather than allocation. */
+function buffers(outputs: Record<string, Tensor>): Record<string, HostTensor> {
+  return Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, HostTensor.zeros(t.dtype, t.staticShape())]));
+}
+
+/** Compiles `outputs` once; the returned function times it (median ms) each time it is called. */
+async function prepare(w: Workload, outputs: Record<string, Tensor>, args: Args): Promise<() => Promise<number>> {
+  const c = await CompiledGraph.create(w.graph, outputs, { threads: args.threads, optimization: args.optimization });
+  const into = buffers(outputs);
+  const feeds = Object.fromEntries(c.model.inputs.filter((i) => i.kind === "input").map((i) => [i.name, w.feeds[i.name]!]));
+  return () => medianMs(() => c.run(feeds, w.params, into), args.warmup, args.reps);
+}
+
+/** Forward + backward: the loss and the gradients of every parameter and of the input. */
+function backwardOutputs(w: Workload): Record<string, Tensor> {
+  const loss = weightedSumLoss(w);
+  const keys = w.graph.trainableKeys();
+  const wrt = [...keys.map((k) => w.graph.params.get(k)!), w.x];
+  const grads = grad(loss, wrt);
+  const outputs: Record<string, Tensor> = { loss };
+  grads.forEach((g, i) => { outputs[`grad.${i < keys.length ? keys[i] : "x"}`] = g; });
+  return outputs;
+}
+
+type Results = Record<string, number>;
+type Group = "conv" | "transformer" | "matmul";
+
+/** Timers per result name for one workload group, compiled once and reused by every round. */
+async function prepareGroup(group: Group, args: Args): Promise<Record<string, () => Promise<number>>> {
+  if (group === "matmul") {
+    const w = matmulWorkload();
+    return { matmul: await prepare(w, { out: w.out }, args) };
+  }
+  const make = group === "conv" ? () => convBlock() : () => transformerBlock();
+  const f = make(), b = make();
+  return { [`${group}_fwd`]: await prepare(f, { out: f.out }, args), [`${group}_fwd_bwd`]: await prepare(b, backwardOutputs(b), args) };
+}
+
+/** The venv's python if present, else python3; undefined when torch cannot be imported. */
+function findTorchPython(root: string): string | undefined {
+  for (const py of [join(root, ".venv-bench/bin/python"), "python3"]) {
+    if (py.includes("/") && !existsSync(py)) continue;
+    const r = spawnSync(py, ["-c", "import torch"], { stdio: "ignore" });
+    if (r.status === 0) return py;
+  }
+  return undefined;
+}
+
+function runTorch(py: string, root: string, args: Args, group: Group): Results {
+  const r = spawnSync(py, [join(root, "bench/torch_engine.py"), "--reps", String(args.reps), "--warmup", String(args.warmup),
+    "--threads", String(args.threads), "--only", group], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) throw new Error(`bench/torch_engine.py failed with status ${r.status}:\n${r.stderr}`);
+  const last = r.stdout.trim().split("\n").pop()!;
+  return JSON.parse(last) as Results;
+}
+
+const fmt = (r: Results) => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
+const keepBest = (best: Results, r: Results) => { for (const [k, v] of Object.entries(r)) best[k] = Math.min(best[k] ?? Infinity, v); };
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+  const py = args.torch ? findTorchPython(root) : undefined;
+  console.log(`maskbit engine bench: ${args.threads} threads, ${args.warmup} warmup + ${args.reps} reps, median ms, best of ${args.rounds} rounds, graph optimization ${args.optimization}`);
+  if (args.torch && !py) console.log("PyTorch not available (python3 -c 'import torch' failed): ratios skipped");
+  const groups = (["conv", "transformer", "matmul"] as const).filter((g) => args.only.includes(g));
+  const timers = Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await prepareGroup(g, args)] as const)));
+  const ours: Results = {}, theirs: Results = {};
+  for (let round = 1; round <= args.rounds; round++) {
+    // Alternate per workload group so both engines see similar background load.
+    for (const g of groups) {
+      const o: Results = {};
+      for (const [name, time] of Object.entries(timers[g]!)) o[name] = await time();
+      keepBest(ours, o);
+      const t = py ? runTorch(py, root, args, g) : undefined;
+      if (t) keepBest(theirs, t);
+      console.log(`round ${round} ${g}: maskbit ${fmt(o)}${t ? ` | pytorch ${fmt(t)}` : ""}`);
+    }
+  }
+  for (const [k, v] of Object.entries(ours)) console.log(`maskbit ${k.padEnd(20)} ${v.toFixed(1)} ms`);
+  if (!py) return;
+  for (const [k, v] of Object.entries(theirs)) console.log(`pytorch ${k.padEnd(20)} ${v.toFixed(1)} ms`);
+  for (const k of Object.keys(ours)) {
+    if (theirs[k] !== undefined) console.log(`ratio ${k.padEnd(20)} ${(ours[k]! / theirs[k]!).toFixed(2)} (maskbit/pytorch)`);
+  }
+}
+
+await main();
