@@ -76,6 +76,14 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
     return name;
   };
 
+  // A node output requested once is written under its output name directly: an Identity copy
+  // per output would cost a full pass over every parameter-sized tensor of a training step.
+  const requests = new Map<number, number>();
+  for (const t of outTensors) requests.set(t.id, (requests.get(t.id) ?? 0) + 1);
+  for (const [key, t] of Object.entries(outputs)) {
+    if (t.source.kind === "node" && requests.get(t.id) === 1) names.set(t.id, key);
+  }
+
   for (const node of neededNodes(outTensors)) {
     const inputs = node.inputs.map(nameOf);
     const outs = node.outputs.map(nameOf);
@@ -86,7 +94,7 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
   }
 
   const outInfos = Object.entries(outputs).map(([key, t]) => {
-    e.node("Identity", [nameOf(t)], {}, { outputs: [key], name: `output/${key}` });
+    if (nameOf(t) !== key) e.node("Identity", [nameOf(t)], {}, { outputs: [key], name: `output/${key}` });
     return { name: key, dtype: t.dtype, shape: t.shape };
   });
 
