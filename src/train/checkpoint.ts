@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { HostTensor } from "../engine/host-tensor.js";
+import type { ParamStore } from "../engine/params.js";
 import { CheckpointError } from "../engine/errors.js";
 
 export interface RunState<Meta> {
@@ -66,4 +67,23 @@ export function loadRunState<Meta>(path: string): RunState<Meta> {
     groups.get(group)!.set(k.slice(slash + 1), v);
   }
   return { step: Number(metadata.step), tensors: groups, meta: JSON.parse(metadata.meta) as Meta };
+}
+
+/**
+ * Puts a checkpoint group's tensors into `store`, requiring exactly `keys` with the shapes already
+ * in the store; every missing, unexpected or mis-shaped entry is reported at once.
+ */
+export function restoreGroup(store: ParamStore, groups: ReadonlyMap<string, ReadonlyMap<string, HostTensor>>, group: string, keys: readonly string[]): void {
+  const found = groups.get(group) ?? new Map<string, HostTensor>();
+  const problems: string[] = [];
+  for (const k of keys) {
+    const v = found.get(k), want = store.get(k);
+    if (!v) problems.push(`missing ${k}`);
+    else if (want && (v.dtype !== want.dtype || v.shape.join(",") !== want.shape.join(","))) problems.push(`${k}: expected ${want.dtype}[${want.shape}], found ${v.dtype}[${v.shape}]`);
+  }
+  for (const k of found.keys()) if (!keys.includes(k)) problems.push(`unexpected ${k}`);
+  if (problems.length) {
+    throw new CheckpointError({ op: "restoreGroup", scope: group, expected: `the ${keys.length} tensors of the model`, got: `${problems.length} problem(s):\n  ${problems.join("\n  ")}`, hint: "was the checkpoint written with this recipe?" });
+  }
+  for (const k of keys) store.set(k, found.get(k)!);
 }

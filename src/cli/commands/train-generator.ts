@@ -1,0 +1,28 @@
+// `maskbit train-generator`: Stage II training on a frozen tokenizer (see train/generator.ts).
+
+import type { Command } from "../main.js";
+import { fmtTime } from "../progress.js";
+import { trainGenerator } from "../../train/generator.js";
+import { TRAIN_OPTIONS_HELP, parseTrainArgs, recipeDocument } from "./train-args.js";
+
+export const trainGeneratorCommand: Command = {
+  summary: "Train a MaskBit generator (masked bit modeling) on a frozen tokenizer from a recipe YAML.",
+  usage: [
+    "maskbit train-generator --config configs/fmnist_generator.yaml --tokenizer runs/tok/tokenizer.safetensors --out runs/gen [--resume] [key.path=value ...]",
+    "",
+    "  --tokenizer <file>   the frozen tokenizer (default: experiment.vqgan_checkpoint of the recipe)",
+    ...TRAIN_OPTIONS_HELP,
+    "",
+    "writes <out>/generator.safetensors (EMA weights, config in metadata) at every checkpoint and at the end",
+  ].join("\n"),
+  async run(argv) {
+    const args = parseTrainArgs(argv, true);
+    const result = await trainGenerator(recipeDocument(args), {
+      out: args.out, resume: args.resume, session: args.session,
+      ...(args.tokenizer ? { tokenizer: args.tokenizer } : {}), ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
+    });
+    const state = result.finished ? "finished" : "paused";
+    console.log(`${state} at step ${result.step} after ${fmtTime(result.seconds)}; model: ${result.modelPath ?? "(none)"}`);
+    return 0;
+  },
+};

@@ -1,0 +1,222 @@
+// The loop both trainers share: resume from the newest checkpoint, step, log, sample, save, stop
+// on a non-finite loss. It owns the run directory's bookkeeping; a Trainer owns the models and
+// sessions and knows how to take one step and how to serialise itself.
+//
+// Run directory:
+//   checkpoint-<step>.safetensors + latest.json   full training state (checkpoint.ts)
+//   <model>.safetensors                            inference weights (EMA when used), refreshed at each save
+//   metrics.jsonl, loss-*.png                      per-step scalars and their curves
+//   samples/step-<step>.png                        reconstructions or generated samples
+//   recipe.json                                    the effective recipe (after command-line overrides)
+
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { HostTensor } from "../engine/host-tensor.js";
+import { ConfigError, MaskbitError } from "../engine/errors.js";
+import type { ConfigObject, ConfigValue } from "../config/yaml.js";
+import { ProgressBar } from "../cli/progress.js";
+import { checkpointPath, loadLatestRunState, saveRunState } from "./checkpoint.js";
+import { MetricsLog } from "./metrics-log.js";
+import { plotCurves, smooth } from "./plots.js";
+import type { ExperimentSettings } from "./recipe.js";
+
+/** Scalars of one step; `loss` is the headline figure (progress bar, divergence check). */
+export type StepMetrics = { readonly loss: number } & Readonly<Record<string, number>>;
+
+/** The scalar (single-element) outputs of a training step, as numbers, except `skip`. */
+export function scalarOutputs(outputs: Readonly<Record<string, HostTensor>>, skip: readonly string[] = []): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(outputs)) if (!skip.includes(k) && v.size === 1) out[k] = v.at(0);
+  return out;
+}
+
+export interface TrainerSnapshot<Meta> {
+  readonly tensors: ReadonlyMap<string, ReadonlyMap<string, HostTensor>>;
+  readonly meta: Meta;
+}
+
+export interface PlotGroup {
+  readonly file: string;
+  readonly title: string;
+  readonly keys: readonly string[];
+  /** Logarithmic y axis, for positive losses that shrink by orders of magnitude. */
+  readonly logY?: boolean;
+}
+
+export interface Trainer<Meta> {
+  /** Shown on the progress bar. */
+  readonly label: string;
+  readonly totalSteps: number;
+  readonly plots: readonly PlotGroup[];
+  /** Runs iteration `step` (0-based: the number of steps completed before it). */
+  step(step: number): Promise<StepMetrics>;
+  snapshot(): TrainerSnapshot<Meta>;
+  /** Continues from a checkpoint written by snapshot() after `step` steps. */
+  restore(step: number, snapshot: TrainerSnapshot<Meta>): Promise<void>;
+  /** Held-out metrics, logged with the step's record (e.g. reconstruction PSNR). */
+  evaluate?(): Promise<Record<string, number>>;
+  writeSamples(path: string): Promise<void>;
+  /** Writes the inference file(s) into `dir`; returns the main path. */
+  exportModel(dir: string): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export interface LoopOptions {
+  readonly out: string;
+  /** The effective recipe: stored in every checkpoint and compared on resume. */
+  readonly recipe: ConfigObject;
+  readonly experiment: ExperimentSettings;
+  readonly resume: boolean;
+  /** Pause cleanly (with a checkpoint) once this many steps are done. */
+  readonly stopAfter?: number;
+  /** Progress output; false for none (tests). Default: stderr. */
+  readonly progress?: NodeJS.WriteStream | false;
+  /** Called after each completed step; a throw ends the run like a crash (nothing is saved). */
+  readonly onStep?: (done: number, metrics: StepMetrics) => void | Promise<void>;
+  readonly log?: (line: string) => void;
+}
+
+export interface LoopResult {
+  /** Steps completed when the loop ended. */
+  readonly step: number;
+  readonly finished: boolean;
+  readonly resumedFrom: number | null;
+  /** Wall time of this invocation's steps and saves. */
+  readonly seconds: number;
+  readonly modelPath: string | null;
+}
+
+interface RunMeta<Meta> {
+  readonly recipe: ConfigObject;
+  readonly trainer: Meta;
+  /** Training wall time summed over all invocations, for the model card. */
+  readonly elapsedSeconds: number;
+}
+
+/** A loss or gradient norm that is NaN or infinite: the run stops and keeps its last checkpoint. */
+export class DivergedError extends MaskbitError {
+  constructor(readonly step: number, bad: string, readonly lastCheckpoint: string | null) {
+    super({
+      op: "training", scope: `step ${step}`, expected: "finite losses and gradient norms", got: bad,
+      hint: lastCheckpoint
+        ? `nothing was saved after the divergence; the last good checkpoint is ${lastCheckpoint}. Lower the learning rate (e.g. optimizer.params.learning_rate=...) and rerun with --resume`
+        : "no checkpoint was written before the divergence; lower the learning rate and start again",
+    });
+  }
+}
+
+/**
+ * Recipe keys that may change when a run resumes: bookkeeping that does not affect the numbers,
+ * and the learning rates (the way out of a divergence: lower them and resume the last checkpoint).
+ */
+const RESUMABLE_CHANGES = [
+  "experiment.save_every", "experiment.eval_every", "experiment.generate_every", "experiment.log_every",
+  "experiment.keep_checkpoints", "experiment.project", "experiment.logger", "experiment.resume", "dataset.params.data_dir",
+  "optimizer.params.learning_rate", "optimizer.params.discriminator_learning_rate",
+];
+
+/**
+ * Creates the run directory; refuses one that already holds a run unless resuming. Returns whether
+ * a checkpoint is there. Call it before expensive setup so a wrong --out fails at once.
+ */
+export function prepareRunDirectory(out: string, resume: boolean): boolean {
+  mkdirSync(join(out, "samples"), { recursive: true });
+  const hasRun = existsSync(join(out, "latest.json"));
+  if (hasRun && !resume) {
+    throw new ConfigError({ op: "train", scope: out, expected: "an empty run directory", got: "an existing run (latest.json)", hint: "pass --resume to continue it, or choose another --out" });
+  }
+  return hasRun;
+}
+
+export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions): Promise<LoopResult> {
+  const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const exp = o.experiment;
+  const hasRun = prepareRunDirectory(o.out, o.resume);
+  const metrics = new MetricsLog(join(o.out, "metrics.jsonl"));
+  let start = 0, elapsedBefore = 0, lastCheckpoint: string | null = null, resumedFrom: number | null = null;
+  const saved = hasRun ? loadLatestRunState<RunMeta<Meta>>(o.out) : undefined;
+  if (saved) {
+    for (const change of checkSameRecipe(saved.meta.recipe, o.recipe, o.out)) log(`note: ${change} since the checkpoint`);
+    await trainer.restore(saved.step, { tensors: saved.tensors, meta: saved.meta.trainer });
+    start = resumedFrom = saved.step;
+    elapsedBefore = saved.meta.elapsedSeconds;
+    lastCheckpoint = checkpointPath(o.out, saved.step);
+    metrics.truncateAfter(start);
+    log(`resuming ${o.out} at step ${start} of ${trainer.totalSteps}`);
+  } else {
+    if (o.resume) log(`nothing to resume in ${o.out}; starting a new run`);
+    metrics.truncateAfter(-1);
+  }
+  writeFileSync(join(o.out, "recipe.json"), JSON.stringify(o.recipe, null, 2) + "\n");
+
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const bar = o.progress === false ? null : new ProgressBar({ label: trainer.label, total: trainer.totalSteps, start, ...(o.progress ? { stream: o.progress } : {}) });
+  let modelPath: string | null = null;
+  const save = async (done: number) => {
+    lastCheckpoint = saveRunState(o.out, { step: done, ...snapshotWith(trainer, o.recipe, elapsedBefore + seconds()) }, exp.keepCheckpoints);
+    modelPath = await trainer.exportModel(o.out);
+    drawPlots(trainer.plots, metrics, o.out);
+  };
+
+  let done = start;
+  const end = o.stopAfter !== undefined && o.stopAfter > start ? Math.min(o.stopAfter, trainer.totalSteps) : o.stopAfter !== undefined ? start : trainer.totalSteps;
+  for (let step = start; step < end; step++) {
+    const stepStart = performance.now();
+    const m = await trainer.step(step);
+    const bad = Object.entries(m).filter(([, v]) => !Number.isFinite(v));
+    if (bad.length) throw new DivergedError(step + 1, bad.map(([k, v]) => `${k} = ${v}`).join(", "), lastCheckpoint);
+    done = step + 1;
+    const last = done === trainer.totalSteps;
+    const every = (n: number) => done % n === 0 || last;
+    let record: Record<string, number> = { step: done, ...m, seconds_per_step: (performance.now() - stepStart) / 1000 };
+    const evaluated = trainer.evaluate !== undefined && every(exp.evalEvery);
+    if (evaluated) record = { ...record, ...(await trainer.evaluate!()) };
+    // Eval results are always logged, whatever log_every says.
+    if (every(exp.logEvery) || evaluated) metrics.append(record as { step: number } & Record<string, number>);
+    bar?.update(done, { loss: m.loss });
+    if (every(exp.generateEvery)) await trainer.writeSamples(join(o.out, "samples", `step-${String(done).padStart(8, "0")}.png`));
+    const pause = done === end && !last;
+    if (every(exp.saveEvery) || pause) await save(done);
+    await o.onStep?.(done, m);
+    if (pause) break;
+  }
+  // Nothing to do (a finished run resumed, or already past --stop-after): the model file is still reported.
+  if (done === start && start > 0) modelPath = await trainer.exportModel(o.out);
+  return { step: done, finished: done === trainer.totalSteps, resumedFrom, seconds: seconds(), modelPath };
+}
+
+function snapshotWith<Meta>(trainer: Trainer<Meta>, recipe: ConfigObject, elapsedSeconds: number): { tensors: TrainerSnapshot<Meta>["tensors"]; meta: RunMeta<Meta> } {
+  const s = trainer.snapshot();
+  return { tensors: s.tensors, meta: { recipe, trainer: s.meta, elapsedSeconds } };
+}
+
+function drawPlots(groups: readonly PlotGroup[], metrics: MetricsLog, out: string): void {
+  for (const g of groups) {
+    const series = g.keys.map((k) => ({ label: k, points: metrics.series(k) })).filter((s) => s.points.length > 0);
+    if (series.length === 0) continue;
+    const window = Math.max(1, Math.round(series[0]!.points.length / 50));
+    plotCurves(join(out, g.file), `${g.title} (moving average over ${window} logged steps)`, series.map((s) => ({ label: s.label, points: smooth(s.points, window) })), { logY: g.logY ?? false });
+  }
+}
+
+function flatten(v: ConfigValue, prefix: string, out: Map<string, string>): void {
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+    for (const [k, x] of Object.entries(v)) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+  } else out.set(prefix, JSON.stringify(v));
+}
+
+/** Throws on changes that would break an exact continuation; returns the allowed ones. */
+function checkSameRecipe(stored: ConfigObject, current: ConfigObject, out: string): string[] {
+  const a = new Map<string, string>(), b = new Map<string, string>();
+  flatten(stored, "", a);
+  flatten(current, "", b);
+  const changed = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+  const describe = (k: string) => `${k}: ${a.get(k) ?? "(absent)"} -> ${b.get(k) ?? "(absent)"}`;
+  const diffs = changed.filter((k) => !RESUMABLE_CHANGES.includes(k)).map(describe);
+  if (diffs.length) {
+    throw new ConfigError({ op: "train --resume", scope: out, expected: "the recipe the run was started with", got: diffs.join("; "),
+      hint: "resume with the original config and overrides (see recipe.json in the run directory), or start a new --out" });
+  }
+  return changed.map(describe);
+}
