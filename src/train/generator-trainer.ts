@@ -134,7 +134,9 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
     const ema = this.state?.emaParams();
     const weights = new Map(this.keys.map((k) => [k, ema?.get(k) ?? this.store.get(k)!]));
     if (!this.viewer) {
-      this.viewer = await Generator.load({ config: this.recipe.generator, params: weights }, this.o.session ? { session: this.o.session } : {});
+      // Class names travel with the exported model so `maskbit generate --class "Ankle boot"` works.
+      const classNames = this.classNames.length === this.recipe.generator.numClasses ? { classNames: this.classNames } : {};
+      this.viewer = await Generator.load({ config: this.recipe.generator, params: weights, ...classNames }, this.o.session ? { session: this.o.session } : {});
     } else {
       for (const [k, v] of weights) this.viewer.params.set(k, v);
     }
