@@ -1,0 +1,99 @@
+// Wiring the eval-* commands share: the report's destination, the optional Inception weights,
+// the classifier, the dataset split, and the sharding options.
+
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { modelFile, SHIPPED } from "../args.js";
+import { ConfigError } from "../../engine/errors.js";
+import type { ParamStore } from "../../engine/params.js";
+import type { SessionOptions } from "../../engine/runtime/session.js";
+import type { Fit } from "../../data/loader.js";
+import { loadFashionMnist, type Split } from "../../data/fashion-mnist.js";
+import type { DenseImageDataset } from "../../data/dataset.js";
+import { InDomainClassifier } from "../../eval/classifier.js";
+import { loadInceptionWeights } from "../../eval/inception-weights.js";
+import type { EvalSums } from "../../eval/eval-sums.js";
+import { shardName, type Shard } from "../../eval/shard.js";
+
+export const EVAL_COMMON_OPTIONS = {
+  tokenizer: { type: "string" },
+  classifier: { type: "string" },
+  inception: { type: "string" },
+  data: { type: "string" },
+  fit: { type: "string", default: "pad" },
+  batch: { type: "string" },
+  shard: { type: "string" },
+  json: { type: "string" },
+  "save-shard": { type: "string" },
+  threads: { type: "string" },
+  quiet: { type: "boolean", default: false },
+} as const;
+
+export const EVAL_COMMON_HELP = [
+  "  --tokenizer <file>     tokenizer (default: the shipped Fashion-MNIST one)",
+  "  --classifier <file>    in-domain classifier for FD-FMNIST and class accuracy (default: shipped)",
+  "  --inception <file>     FID Inception-v3 weights (safetensors; see README) for rFID / gFID / IS",
+  "  --data <dir>           Fashion-MNIST IDX directory (default: /usr/share/datasets/fashion-mnist)",
+  "  --fit pad|resize       how 28x28 images become the model's size (default pad, as the shipped recipes train)",
+  "  --batch <B>            images per batch (default 64)",
+  "  --shard i/n            do block i of n of the work (merge the shards' --save-shard files with eval-merge)",
+  "  --json <file>          write the report there instead of stdout",
+  "  --save-shard <file>    write the mergeable sums (safetensors) for `maskbit eval-merge`",
+  "  --threads <n>          ONNX Runtime intra-op threads (default: all cores)",
+  "  --quiet                no progress bar",
+];
+
+export function fitOption(command: string, value: string | undefined): Fit {
+  if (value === "pad" || value === "resize") return value;
+  throw new ConfigError({ op: `maskbit ${command}`, scope: "--fit", expected: "pad or resize", got: JSON.stringify(value) });
+}
+
+export function splitOption(command: string, flag: string, value: string | undefined, fallback: Split): Split {
+  const v = value ?? fallback;
+  if (v === "train" || v === "test") return v;
+  throw new ConfigError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "train or test", got: JSON.stringify(v) });
+}
+
+export function loadClassifier(command: string, path: string | undefined, session: SessionOptions): { classifier: InDomainClassifier; path: string } {
+  const file = modelFile(command, "classifier", path, SHIPPED.classifier);
+  return { classifier: InDomainClassifier.load(file, { session }), path: file };
+}
+
+/** Inception weights when --inception is given; a missing file is an error naming the flag. */
+export function inceptionOption(path: string | undefined): ParamStore | undefined {
+  return path === undefined ? undefined : loadInceptionWeights(path);
+}
+
+export function fashionMnist(split: Split, dir: string | undefined): Promise<DenseImageDataset> {
+  return loadFashionMnist({ split, ...(dir !== undefined ? { dir } : {}) });
+}
+
+/** The report as pretty JSON on stdout, or into --json (with a one-line note on stderr). */
+export function writeReport(report: object, json: string | undefined): void {
+  const text = JSON.stringify(report, null, 2);
+  if (json === undefined) console.log(text);
+  else {
+    writeFileSync(json, text + "\n");
+    console.error(`wrote ${json}`);
+  }
+}
+
+/** A model file as the shard settings record it: name and content hash, so shards made on different
+ *  machines (different paths) still merge, and shards of different models do not. */
+export function fileId(path: string): string {
+  return `${basename(path)} sha256:${createHash("sha256").update(readFileSync(path)).digest("hex").slice(0, 16)}`;
+}
+
+/** A shard's scores alone would be misleading (an FD of a part): its sums go to a file for eval-merge. */
+export function requireShardFile(command: string, shard: Shard, file: string | undefined): void {
+  if (shard.count > 1 && file === undefined) {
+    throw new ConfigError({ op: `maskbit ${command}`, scope: "--shard", expected: "--save-shard <file> with --shard (merge the files with `maskbit eval-merge`)", got: "no --save-shard" });
+  }
+}
+
+/** What a shard run reports: where its sums went and how much it covered. */
+export function shardReport(sums: EvalSums, file: string): object {
+  const counts = Object.fromEntries([...sums.stats].map(([k, s]) => [k, s.count]));
+  return { kind: sums.kind, shard: shardName(sums.shard), shard_file: file, feature_counts: counts, merge: "maskbit eval-merge <all shard files>" };
+}

@@ -1,0 +1,33 @@
+// `maskbit eval-merge`: adds the sums saved by eval-tokenizer / eval-generator --save-shard and
+// scores the whole evaluation, as if it had run in one process.
+
+import type { Command } from "../main.js";
+import { intOption, parseCommand } from "../args.js";
+import { ConfigError } from "../../engine/errors.js";
+import { EvalSums, mergeEvalSums } from "../../eval/eval-sums.js";
+import { scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
+import { scoreGeneratorEval } from "../../eval/run-generator-eval.js";
+import { writeReport } from "./eval-common.js";
+
+const OPTIONS = {
+  json: { type: "string" },
+  threads: { type: "string" },
+} as const;
+
+export const evalMerge: Command = {
+  summary: "Merge the --save-shard files of a sharded eval-tokenizer / eval-generator run and score the whole.",
+  usage: "maskbit eval-merge <shard.safetensors...> [--json out.json]",
+  async run(argv) {
+    const { values: v, positionals } = parseCommand("eval-merge", argv, OPTIONS);
+    if (!positionals.length) throw new ConfigError({ op: "maskbit eval-merge", expected: "one or more shard files (written by --save-shard)", got: "none" });
+    const session = { threads: intOption("eval-merge", "threads", v.threads, 0) };
+    const merged = mergeEvalSums(positionals.map((p) => EvalSums.load(p)));
+    try {
+      const report = merged.kind === "tokenizer" ? await scoreTokenizerEval(merged, session) : await scoreGeneratorEval(merged, session);
+      writeReport({ ...report, shard: null, shards: positionals.length }, v.json);
+      return 0;
+    } finally {
+      await merged.dispose();
+    }
+  },
+};

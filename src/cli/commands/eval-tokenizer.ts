@@ -1,0 +1,66 @@
+// `maskbit eval-tokenizer`: reconstruction metrics of a tokenizer over a Fashion-MNIST split
+// (rFD-FMNIST, rFID with --inception, PSNR, SSIM, codebook usage and entropy), as JSON.
+
+import type { Command } from "../main.js";
+import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
+import { ProgressBar } from "../progress.js";
+import { ConfigError } from "../../engine/errors.js";
+import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
+import { parseShard } from "../../eval/shard.js";
+import { runTokenizerEval, scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, shardReport, splitOption, writeReport } from "./eval-common.js";
+
+const NAME = "eval-tokenizer";
+const OPTIONS = {
+  ...EVAL_COMMON_OPTIONS,
+  split: { type: "string" },
+  limit: { type: "string" },
+  size: { type: "string" },
+} as const;
+
+export const evalTokenizer: Command = {
+  summary: "Evaluate a tokenizer's reconstructions: rFD-FMNIST, rFID (--inception), PSNR, SSIM, codebook usage and entropy.",
+  usage: [
+    "maskbit eval-tokenizer [--split test] [--limit N] [--size 32] [options]",
+    "  --split train|test     images to reconstruct (default test)",
+    "  --limit <N>            the first N images of the split (default all)",
+    "  --size <px>            model input size (default 32)",
+    ...EVAL_COMMON_HELP,
+  ].join("\n"),
+  async run(argv) {
+    const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
+    if (positionals.length) throw new ConfigError({ op: `maskbit ${NAME}`, expected: "no positional arguments", got: positionals.join(" ") });
+    const shard = parseShard(v.shard, `maskbit ${NAME}`);
+    requireShardFile(NAME, shard, v["save-shard"]);
+    const fit = fitOption(NAME, v.fit);
+    const split = splitOption(NAME, "split", v.split, "test");
+    const batchSize = intOption(NAME, "batch", v.batch, 64), size = intOption(NAME, "size", v.size, 32);
+    const limit = v.limit === undefined ? undefined : intOption(NAME, "limit", v.limit, 0);
+    if (batchSize < 1 || size < 1) throw new ConfigError({ op: `maskbit ${NAME}`, expected: "--batch and --size at least 1", got: `${batchSize}, ${size}` });
+    const session = { threads: intOption(NAME, "threads", v.threads, 0) };
+    const inception = inceptionOption(v.inception);
+    const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
+    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
+    const tokenizer = await Tokenizer.load(tokenizerPath, { session });
+    let bar: ProgressBar | undefined;
+    try {
+      const sums = await runTokenizerEval({
+        tokenizer, classifier, data: await fashionMnist(split, v.data), size, fit, batchSize, shard, session,
+        ...(inception ? { inception } : {}), ...(limit !== undefined ? { limit } : {}),
+        settings: { tokenizer: fileId(tokenizerPath), classifier: fileId(classifierPath), inception: v.inception === undefined ? null : fileId(v.inception), split, limit: limit ?? null, size, fit },
+        onBatch: (done, total) => {
+          if (!v.quiet) (bar ??= new ProgressBar({ label: `${NAME} ${v.shard ?? ""}`.trim(), total })).update(done);
+        },
+      });
+      try {
+        if (v["save-shard"] !== undefined) sums.save(v["save-shard"]);
+        writeReport(shard.count > 1 ? shardReport(sums, v["save-shard"]!) : { ...(await scoreTokenizerEval(sums, session)), shard: null }, v.json);
+      } finally {
+        await sums.dispose();
+      }
+      return 0;
+    } finally {
+      await Promise.all([tokenizer.dispose(), classifier.dispose()]);
+    }
+  },
+};

@@ -1,0 +1,157 @@
+// Generator evaluation (spec 4.1, in-domain variant): N samples per class are drawn in fixed global
+// batches (batch k holds samples kB..(k+1)B-1 and seed batchSeed(seed, k)), so a shard draws exactly the
+// samples the unsharded run would. The sums behind FD-FMNIST (classifier features of samples vs a
+// reference split), class accuracy (classifier predictions vs requested labels), the in-domain IS
+// (classifier logits) and, with Inception weights, gFID and IS are accumulated into EvalSums.
+
+import type { ImageDataset } from "../data/dataset.js";
+import { subset } from "../data/dataset.js";
+import { BatchLoader, type Fit } from "../data/loader.js";
+import type { HostTensor } from "../engine/host-tensor.js";
+import type { ParamSource, SessionOptions } from "../engine/runtime/session.js";
+import { ConfigError } from "../engine/errors.js";
+import type { SamplingDefaults } from "../models/generator/config.js";
+import type { Generator } from "../models/generator/generator.js";
+import type { Tokenizer } from "../models/tokenizer/tokenizer.js";
+import type { InDomainClassifier } from "./classifier.js";
+import { FeatureStats } from "./feature-stats.js";
+import { InceptionExtractor } from "./inception.js";
+import { GENERATION_IS } from "./inception-score.js";
+import { EvalSums, type EvalSettings } from "./eval-sums.js";
+import { frechetOfStats, inceptionScoreOfLogits, toRgb } from "./eval-scores.js";
+import { shardRange, WHOLE, type Shard } from "./shard.js";
+
+export interface GeneratorEvalOptions {
+  readonly generator: Generator;
+  readonly tokenizer: Tokenizer;
+  readonly classifier: InDomainClassifier;
+  readonly inception?: ParamSource;
+  readonly perClass: number;
+  readonly seed: number;
+  readonly batchSize: number;
+  readonly sampling?: Partial<SamplingDefaults>;
+  /** Real images for the reference statistics, fitted like the generator's training images. */
+  readonly reference: ImageDataset;
+  readonly referenceLimit?: number;
+  readonly fit: Fit;
+  readonly shard?: Shard;
+  readonly settings?: EvalSettings;
+  readonly onBatch?: (done: number, total: number) => void;
+  readonly session?: SessionOptions;
+}
+
+/** The seed of global batch k: distinct batches get unrelated streams, and (seed, k) pairs do not collide for k < 1e6. */
+export const batchSeed = (seed: number, k: number): number => (seed * 1_000_003 + k) % 2 ** 31;
+
+export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSums> {
+  const op = "runGeneratorEval";
+  const classes = o.generator.config.numClasses;
+  if (classes > o.classifier.config.numClasses) {
+    throw new ConfigError({ op, expected: `a generator with at most the classifier's ${o.classifier.config.numClasses} classes`, got: `${classes} classes` });
+  }
+  if (!(o.perClass >= 1 && classes * o.perClass >= 2)) throw new ConfigError({ op, scope: "--per-class", expected: "at least 2 samples in all", got: `${o.perClass} per class` });
+  const shard = o.shard ?? WHOLE;
+  // Classes interleaved (0, 1, .., C-1, 0, ..): every batch and every IS split of 5000 covers the
+  // classes evenly, as a random-label run would, where class blocks would cap a split's IS.
+  const labels = Array.from({ length: classes * o.perClass }, (_, i) => i % classes);
+  const batches = Math.ceil(labels.length / o.batchSize);
+  const mine = shardRange(batches, shard);
+  const refTotal = Math.min(o.referenceLimit ?? o.reference.count, o.reference.count);
+  if (refTotal < 2) throw new ConfigError({ op, scope: "--reference-limit", expected: "at least 2 reference images", got: `${refTotal}` });
+  const ref = shardRange(refTotal, shard);
+  const size = o.generator.config.tokenGrid * o.tokenizer.stride;
+  const channels = o.tokenizer.config.numChannels;
+  if (channels !== 1 && channels !== 3) throw new ConfigError({ op, expected: "a tokenizer of 1 or 3 channels", got: `${channels}` });
+  const session = o.session ?? {};
+  const sums = new EvalSums("generator", shard, { samples: labels.length, reference_images: refTotal, ...o.settings });
+  const d = o.classifier.featureDim;
+  sums.stats.set("fd_ref", FeatureStats.empty(d, session));
+  sums.stats.set("fd_gen", FeatureStats.empty(d, session));
+  let inception: InceptionExtractor | undefined;
+  try {
+    if (o.inception) {
+      inception = await InceptionExtractor.create(o.inception, { dtype: "float32", height: size, width: size, input: "unit", outputs: ["pool2048", "logitsUnbiased"] }, session);
+      sums.stats.set("fid_ref", FeatureStats.empty(2048, session));
+      sums.stats.set("fid_gen", FeatureStats.empty(2048, session));
+    }
+    const refBatches = Math.ceil((ref.end - ref.start) / o.batchSize);
+    const steps = refBatches + mine.end - mine.start;
+    o.onBatch?.(0, steps);
+    // Reference statistics: this shard's block of the reference split.
+    const refImages = subset(o.reference, Array.from({ length: ref.end - ref.start }, (_, i) => ref.start + i));
+    const loader = new BatchLoader(refImages, { batchSize: o.batchSize, seed: 0, shuffle: false, dropLast: false, prefetch: false, size, fit: o.fit, channels });
+    for (let b = 0; b < refBatches; b++) {
+      const real = (await loader.next()).images;
+      await sums.statsOf("fd_ref").add((await o.classifier.run(real)).features);
+      if (inception) await sums.statsOf("fid_ref").add((await inception.run(toRgb(real))).pool2048!);
+      o.onBatch?.(b + 1, steps);
+    }
+    for (let k = mine.start; k < mine.end; k++) {
+      const want = labels.slice(k * o.batchSize, (k + 1) * o.batchSize);
+      const out = await o.generator.sample({ ...o.sampling, labels: want, seed: batchSeed(o.seed, k), tokenizer: o.tokenizer, clamp: true });
+      await addGenerated(sums, o.classifier, inception, out.images!, want, classes);
+      o.onBatch?.(refBatches + k - mine.start + 1, steps);
+    }
+    return sums;
+  } finally {
+    await inception?.dispose();
+  }
+}
+
+async function addGenerated(sums: EvalSums, classifier: InDomainClassifier, inception: InceptionExtractor | undefined, images: HostTensor, labels: readonly number[], classes: number): Promise<void> {
+  const c = await classifier.run(images);
+  await sums.statsOf("fd_gen").add(c.features);
+  sums.appendLogits("classifier", c.logits);
+  const hits = new Float64Array(classes), seen = new Float64Array(classes);
+  labels.forEach((l, i) => {
+    seen[l]!++;
+    if (c.predictions.at(i) === l) hits[l]!++;
+  });
+  sums.addSum("class_hits", hits);
+  sums.addSum("class_count", seen);
+  if (inception) {
+    const f = await inception.run(toRgb(images));
+    await sums.statsOf("fid_gen").add(f.pool2048!);
+    sums.appendLogits("inception", f.logitsUnbiased!);
+  }
+}
+
+export interface GeneratorEvalReport {
+  readonly kind: "generator";
+  readonly samples: number;
+  readonly reference_images: number;
+  /** Fréchet distance of classifier features, samples vs the reference split ("FD-FMNIST"). */
+  readonly fd_fmnist: number;
+  /** Fraction of samples the classifier assigns to the requested class. */
+  readonly class_accuracy: number;
+  readonly per_class_accuracy: Readonly<Record<string, number>>;
+  /** IS from the in-domain classifier's softmax (splits of 5000, as the ADM suite). */
+  readonly is_fmnist: { readonly mean: number; readonly std: number };
+  /** Inception gFID / IS; null without Inception weights. */
+  readonly gfid: number | null;
+  readonly inception_score: { readonly mean: number; readonly std: number } | null;
+  readonly settings: EvalSettings;
+}
+
+/** Scores merged sums; class names come from the settings' "class_names" when recorded. */
+export async function scoreGeneratorEval(sums: EvalSums, session: SessionOptions = {}): Promise<GeneratorEvalReport> {
+  const names = sums.settings.class_names;
+  const classNames = Array.isArray(names) ? (names as readonly string[]) : undefined;
+  const hits = sums.sum("class_hits"), seen = sums.sum("class_count");
+  const samples = seen.reduce((s, v) => s + v, 0);
+  const perClass: Record<string, number> = {};
+  seen.forEach((n, c) => { perClass[classNames?.[c] ?? String(c)] = hits[c]! / n; });
+  const hasInception = sums.stats.has("fid_gen");
+  return {
+    kind: "generator",
+    samples,
+    reference_images: sums.statsOf("fd_ref").count,
+    fd_fmnist: await frechetOfStats(sums.statsOf("fd_ref"), sums.statsOf("fd_gen"), session),
+    class_accuracy: hits.reduce((s, v) => s + v, 0) / samples,
+    per_class_accuracy: perClass,
+    is_fmnist: await inceptionScoreOfLogits(sums.logits.get("classifier")!, GENERATION_IS, session),
+    gfid: hasInception ? await frechetOfStats(sums.statsOf("fid_ref"), sums.statsOf("fid_gen"), session) : null,
+    inception_score: hasInception ? await inceptionScoreOfLogits(sums.logits.get("inception")!, GENERATION_IS, session) : null,
+    settings: sums.settings,
+  };
+}
