@@ -15,6 +15,7 @@ import { InDomainClassifier } from "../../eval/classifier.js";
 import { loadInceptionWeights } from "../../eval/inception-weights.js";
 import type { EvalSums } from "../../eval/eval-sums.js";
 import { shardName, type Shard } from "../../eval/shard.js";
+import { ProgressBar } from "../progress.js";
 
 export const EVAL_COMMON_OPTIONS = {
   tokenizer: { type: "string" },
@@ -96,4 +97,25 @@ export function requireShardFile(command: string, shard: Shard, file: string | u
 export function shardReport(sums: EvalSums, file: string): object {
   const counts = Object.fromEntries([...sums.stats].map(([k, s]) => [k, s.count]));
   return { kind: sums.kind, shard: shardName(sums.shard), shard_file: file, feature_counts: counts, merge: "maskbit eval-merge <all shard files>" };
+}
+
+/** Progress callback for a run's batches: a bar created on the first batch (none with --quiet). */
+export function batchProgress(label: string, quiet: boolean): (done: number, total: number) => void {
+  let bar: ProgressBar | undefined;
+  return (done, total) => {
+    if (!quiet) (bar ??= new ProgressBar({ label, total })).update(done);
+  };
+}
+
+/**
+ * Ends a run: saves the sums when asked, then reports either the scores (a whole run) or, for a
+ * shard, where its sums went; the sums are released either way.
+ */
+export async function finishEval(sums: EvalSums, shard: Shard, saveShard: string | undefined, json: string | undefined, score: (s: EvalSums) => Promise<object>): Promise<void> {
+  try {
+    if (saveShard !== undefined) sums.save(saveShard);
+    writeReport(shard.count > 1 ? shardReport(sums, saveShard!) : { ...(await score(sums)), shard: null }, json);
+  } finally {
+    await sums.dispose();
+  }
 }

@@ -3,13 +3,12 @@
 
 import type { Command } from "../main.js";
 import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../args.js";
-import { ProgressBar } from "../progress.js";
 import { ConfigError } from "../../engine/errors.js";
 import { Generator } from "../../models/generator/generator.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { parseShard } from "../../eval/shard.js";
 import { runGeneratorEval, scoreGeneratorEval } from "../../eval/run-generator-eval.js";
-import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, shardReport, splitOption, writeReport } from "./eval-common.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, splitOption, batchProgress, finishEval } from "./eval-common.js";
 
 const NAME = "eval-generator";
 const OPTIONS = {
@@ -62,7 +61,6 @@ export const evalGenerator: Command = {
       scalePow: numberOption(NAME, "scale-pow", v["scale-pow"], d.scalePow),
       randomizeTemperature: numberOption(NAME, "temperature", v.temperature, d.randomizeTemperature),
     };
-    let bar: ProgressBar | undefined;
     try {
       const sums = await runGeneratorEval({
         generator, tokenizer, classifier, perClass, seed, batchSize, sampling, fit, shard, session,
@@ -73,16 +71,9 @@ export const evalGenerator: Command = {
           per_class: perClass, seed, batch: batchSize, reference: referenceSplit, fit, ...sampling,
           class_names: generator.classNames ?? null,
         },
-        onBatch: (done, total) => {
-          if (!v.quiet) (bar ??= new ProgressBar({ label: `${NAME} ${v.shard ?? ""}`.trim(), total })).update(done);
-        },
+        onBatch: batchProgress(`${NAME} ${v.shard ?? ""}`.trim(), v.quiet),
       });
-      try {
-        if (v["save-shard"] !== undefined) sums.save(v["save-shard"]);
-        writeReport(shard.count > 1 ? shardReport(sums, v["save-shard"]!) : { ...(await scoreGeneratorEval(sums, session)), shard: null }, v.json);
-      } finally {
-        await sums.dispose();
-      }
+      await finishEval(sums, shard, v["save-shard"], v.json, (s) => scoreGeneratorEval(s, session));
       return 0;
     } finally {
       await Promise.all([generator.dispose(), tokenizer.dispose(), classifier.dispose()]);

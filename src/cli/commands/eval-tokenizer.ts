@@ -3,12 +3,11 @@
 
 import type { Command } from "../main.js";
 import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
-import { ProgressBar } from "../progress.js";
 import { ConfigError } from "../../engine/errors.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { parseShard } from "../../eval/shard.js";
 import { runTokenizerEval, scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
-import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, shardReport, splitOption, writeReport } from "./eval-common.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, splitOption, batchProgress, finishEval } from "./eval-common.js";
 
 const NAME = "eval-tokenizer";
 const OPTIONS = {
@@ -42,22 +41,14 @@ export const evalTokenizer: Command = {
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
     const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
     const tokenizer = await Tokenizer.load(tokenizerPath, { session });
-    let bar: ProgressBar | undefined;
     try {
       const sums = await runTokenizerEval({
         tokenizer, classifier, data: await fashionMnist(split, v.data), size, fit, batchSize, shard, session,
         ...(inception ? { inception } : {}), ...(limit !== undefined ? { limit } : {}),
         settings: { tokenizer: fileId(tokenizerPath), classifier: fileId(classifierPath), inception: v.inception === undefined ? null : fileId(v.inception), split, limit: limit ?? null, size, fit },
-        onBatch: (done, total) => {
-          if (!v.quiet) (bar ??= new ProgressBar({ label: `${NAME} ${v.shard ?? ""}`.trim(), total })).update(done);
-        },
+        onBatch: batchProgress(`${NAME} ${v.shard ?? ""}`.trim(), v.quiet),
       });
-      try {
-        if (v["save-shard"] !== undefined) sums.save(v["save-shard"]);
-        writeReport(shard.count > 1 ? shardReport(sums, v["save-shard"]!) : { ...(await scoreTokenizerEval(sums, session)), shard: null }, v.json);
-      } finally {
-        await sums.dispose();
-      }
+      await finishEval(sums, shard, v["save-shard"], v.json, (s) => scoreTokenizerEval(s, session));
       return 0;
     } finally {
       await Promise.all([tokenizer.dispose(), classifier.dispose()]);
