@@ -2,11 +2,12 @@
 // comparison with the worst element in the failure message.
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { loadGoldenCase, compareTensors, toleranceFor, type GoldenCase, type Tolerance } from "../../src/io/golden.js";
 import { HostTensor } from "../../src/engine/host-tensor.js";
 import { Rng } from "../../src/engine/rng.js";
 
-export const GOLDEN_ROOT = "/work/shared/golden";
+export const GOLDEN_ROOT = join(import.meta.dirname, "../../../shared/golden");
 
 export function goldenCase(name: string): GoldenCase {
   return loadGoldenCase(`${GOLDEN_ROOT}/${name}`);

@@ -3,10 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cosineWithMinimum, emaDecay, entropyAnnealExtra } from "../../../src/engine/optim/schedule.js";
-import { assertClose, readSafetensors } from "./helpers.js";
+import { join } from "node:path";
+import { readSafetensors } from "../../../src/io/safetensors.js";
+import { assertClose } from "./helpers.js";
 
-const GOLDEN = "/work/shared/golden/schedules/tensors.safetensors";
-const golden = readSafetensors(GOLDEN);
+const GOLDEN = join(import.meta.dirname, "../../../../shared/golden/schedules/tensors.safetensors");
+const golden = readSafetensors(GOLDEN).tensors;
 const t = (name: string) => {
   const v = golden.get(name);
   assert.ok(v, `golden tensor ${name}`);

@@ -5,9 +5,9 @@
 import { join } from "node:path";
 import { HostTensor } from "../../../src/engine/host-tensor.js";
 
-export const GOLDEN = process.env.MASKBIT_GOLDEN ?? "/work/shared/golden";
+export const GOLDEN = process.env.MASKBIT_GOLDEN ?? join(import.meta.dirname, "../../../../shared/golden");
 export const goldenDir = (name: string): string => join(GOLDEN, name);
-export const OFFICIAL_CONFIGS = process.env.MASKBIT_OFFICIAL_CONFIGS ?? "/work/shared/reference/official-configs";
+export const OFFICIAL_CONFIGS = process.env.MASKBIT_OFFICIAL_CONFIGS ?? join(import.meta.dirname, "../../../../shared/reference/official-configs");
 
 /** Entry i along the first axis (a view, no copy). */
 export function at(t: HostTensor, i: number): HostTensor {
