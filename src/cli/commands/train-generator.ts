@@ -1,5 +1,7 @@
 // `maskbit train-generator`: Stage II training on a frozen tokenizer (see train/generator.ts).
 
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "../main.js";
 import { fmtTime } from "../progress.js";
 import { trainGenerator } from "../../train/generator.js";
@@ -17,12 +19,22 @@ export const trainGeneratorCommand: Command = {
   ].join("\n"),
   async run(argv) {
     const args = parseTrainArgs(argv, true);
+    const tokenizer = args.tokenizer ?? (args.resume ? storedTokenizer(args.out) : undefined);
     const result = await trainGenerator(recipeDocument(args), {
       out: args.out, resume: args.resume, session: args.session,
-      ...(args.tokenizer ? { tokenizer: args.tokenizer } : {}), ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
+      ...(tokenizer ? { tokenizer } : {}), ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
     });
     const state = result.finished ? "finished" : "paused";
     console.log(`${state} at step ${result.step} after ${fmtTime(result.seconds)}; model: ${result.modelPath ?? "(none)"}`);
     return 0;
   },
 };
+
+/** On --resume the run's stored recipe names the tokenizer it was started with. */
+function storedTokenizer(out: string): string | undefined {
+  const path = join(out, "recipe.json");
+  if (!existsSync(path)) return undefined;
+  const recipe = JSON.parse(readFileSync(path, "utf8")) as { experiment?: { vqgan_checkpoint?: unknown } };
+  const file = recipe.experiment?.vqgan_checkpoint;
+  return typeof file === "string" && file ? file : undefined;
+}
