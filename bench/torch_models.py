@@ -10,16 +10,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_engine import median_ms  # same folder: one timing helper for both benches
 
-def median_ms(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+
 
 
 # --- Stage I tokenizer (spec 2.2-2.5) -------------------------------------------------------------

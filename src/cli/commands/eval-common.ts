@@ -14,7 +14,7 @@ import type { DenseImageDataset } from "../../data/dataset.js";
 import { InDomainClassifier } from "../../eval/classifier.js";
 import { loadInceptionWeights } from "../../eval/inception-weights.js";
 import type { EvalSums } from "../../eval/eval-sums.js";
-import { shardName, type Shard } from "../../eval/shard.js";
+import { parseShard, shardName, type Shard } from "../../eval/shard.js";
 import { ProgressBar } from "../progress.js";
 
 export const EVAL_COMMON_OPTIONS = {
@@ -118,4 +118,12 @@ export async function finishEval(sums: EvalSums, shard: Shard, saveShard: string
   } finally {
     await sums.dispose();
   }
+}
+
+/** The checks and options every eval command starts with: no positionals, --shard (with its file), --fit. */
+export function commonEvalArgs(command: string, v: { readonly shard?: string; readonly fit?: string; readonly "save-shard"?: string }, positionals: readonly string[]): { shard: Shard; fit: Fit } {
+  if (positionals.length) throw new ConfigError({ op: `maskbit ${command}`, expected: "no positional arguments", got: positionals.join(" ") });
+  const shard = parseShard(v.shard, `maskbit ${command}`);
+  requireShardFile(command, shard, v["save-shard"]);
+  return { shard, fit: fitOption(command, v.fit) };
 }

@@ -6,9 +6,8 @@ import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../ar
 import { ConfigError } from "../../engine/errors.js";
 import { Generator } from "../../models/generator/generator.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
-import { parseShard } from "../../eval/shard.js";
 import { runGeneratorEval, scoreGeneratorEval } from "../../eval/run-generator-eval.js";
-import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, splitOption, batchProgress, finishEval } from "./eval-common.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs } from "./eval-common.js";
 
 const NAME = "eval-generator";
 const OPTIONS = {
@@ -38,10 +37,7 @@ export const evalGenerator: Command = {
   ].join("\n"),
   async run(argv) {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
-    if (positionals.length) throw new ConfigError({ op: `maskbit ${NAME}`, expected: "no positional arguments", got: positionals.join(" ") });
-    const shard = parseShard(v.shard, `maskbit ${NAME}`);
-    requireShardFile(NAME, shard, v["save-shard"]);
-    const fit = fitOption(NAME, v.fit);
+    const { shard, fit } = commonEvalArgs(NAME, v, positionals);
     const referenceSplit = splitOption(NAME, "reference", v.reference, "train");
     const batchSize = intOption(NAME, "batch", v.batch, 64), perClass = intOption(NAME, "per-class", v["per-class"], 1000);
     const seed = intOption(NAME, "seed", v.seed, 0);

@@ -5,9 +5,8 @@ import type { Command } from "../main.js";
 import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
 import { ConfigError } from "../../engine/errors.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
-import { parseShard } from "../../eval/shard.js";
 import { runTokenizerEval, scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
-import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, fitOption, inceptionOption, fileId, loadClassifier, requireShardFile, splitOption, batchProgress, finishEval } from "./eval-common.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs } from "./eval-common.js";
 
 const NAME = "eval-tokenizer";
 const OPTIONS = {
@@ -28,10 +27,7 @@ export const evalTokenizer: Command = {
   ].join("\n"),
   async run(argv) {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
-    if (positionals.length) throw new ConfigError({ op: `maskbit ${NAME}`, expected: "no positional arguments", got: positionals.join(" ") });
-    const shard = parseShard(v.shard, `maskbit ${NAME}`);
-    requireShardFile(NAME, shard, v["save-shard"]);
-    const fit = fitOption(NAME, v.fit);
+    const { shard, fit } = commonEvalArgs(NAME, v, positionals);
     const split = splitOption(NAME, "split", v.split, "test");
     const batchSize = intOption(NAME, "batch", v.batch, 64), size = intOption(NAME, "size", v.size, 32);
     const limit = v.limit === undefined ? undefined : intOption(NAME, "limit", v.limit, 0);
