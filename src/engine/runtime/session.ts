@@ -16,6 +16,12 @@ export interface SessionOptions {
   readonly executionProvider?: ExecutionProvider;
   /** "all" (default) or "basic"; "disabled" helps when debugging an export. */
   readonly optimization?: "all" | "basic" | "disabled";
+  /**
+   * ONNX Runtime's CPU memory arena (default on). Each session's arena grows in power-of-two chunks
+   * and never shrinks: off, the Fashion-MNIST bench peaked at 520 MB instead of 1400 MB, but its
+   * training steps ran 15-45 % slower.
+   */
+  readonly memoryArena?: boolean;
 }
 
 /** Something that can supply parameter values by state-dict key. */
@@ -36,7 +42,7 @@ export class CompiledGraph {
       interOpNumThreads: 1,
       executionProviders: [opts.executionProvider ?? "cpu"],
       graphOptimizationLevel: opts.optimization ?? "all",
-      enableCpuMemArena: true,
+      enableCpuMemArena: opts.memoryArena ?? true,
     });
     return new CompiledGraph(session, model);
   }
