@@ -120,6 +120,16 @@ describe("CompiledGraph", () => {
     await s.dispose();
   });
 
+  test("memoryArena false (no ORT CPU arena) computes the same values", async () => {
+    const { g, y } = linear();
+    const x = randn(rng, [2, 3]), w = randn(rng, [3, 2]), b = randn(rng, [2]);
+    const params = new Map([["lin.weight", w], ["lin.bias", b]]);
+    const [withArena, without] = await Promise.all([{}, { memoryArena: false }].map((o) => CompiledGraph.create(g, { y }, { threads: 1, ...o })));
+    const [a, c] = await Promise.all([withArena!, without!].map(async (s) => (await s.run({ x }, params)).y!));
+    assert.deepEqual(c!.toNumbers(), a!.toNumbers());
+    await Promise.all([withArena!.dispose(), without!.dispose()]);
+  });
+
   test("outputs written into preallocated tensors are returned as those tensors", async () => {
     const g = new Graph();
     const x = g.input("x", "float32", [2, 2]);
