@@ -5,7 +5,6 @@ export type DType = "float32" | "float64" | "int64" | "int32" | "uint8" | "bool"
 export type FloatDType = "float32" | "float64";
 
 export const isFloat = (d: DType): d is FloatDType => d === "float32" || d === "float64";
-export const isInteger = (d: DType): boolean => d === "int64" || d === "int32" || d === "uint8";
 
 /** ONNX TensorProto.DataType codes. */
 export const onnxDTypeCode: Record<DType, number> = {

@@ -3,12 +3,6 @@
 import { ShapeError, fmtShape } from "../errors.js";
 import type { Dim, Shape } from "./tensor.js";
 
-export const dimsEqual = (a: Dim, b: Dim): boolean => a === b;
-
-export function shapesEqual(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** Numpy-style broadcast of two shapes; symbols broadcast only against themselves or 1. */
 export function broadcastShapes(op: string, a: Shape, b: Shape, scope?: string): Dim[] {
   const rank = Math.max(a.length, b.length);
@@ -46,11 +40,4 @@ export function staticSize(shape: Shape): number | undefined {
     n *= d;
   }
   return n;
-}
-
-export function requireStatic(op: string, shape: Shape, what: string, scope?: string): number[] {
-  return shape.map((d) => {
-    if (typeof d !== "number") throw new ShapeError({ op, scope, expected: `static ${what}`, got: fmtShape(shape) });
-    return d;
-  });
 }

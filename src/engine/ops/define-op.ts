@@ -5,7 +5,7 @@
 import type { Node, Shape, Tensor } from "../graph/tensor.js";
 import type { DType } from "../graph/dtype.js";
 import type { Emitter } from "../onnx/emitter.js";
-import { DTypeError, ShapeError, fmtShape } from "../errors.js";
+import { DTypeError, ShapeError } from "../errors.js";
 
 export interface OutSpec {
   readonly dtype: DType;
@@ -72,11 +72,6 @@ export function defineOp<A>(def: OpDef<A>): Apply<A> {
     const outs = def.infer(inputs, attrs, ctx);
     return graph.addNode(def, inputs, attrs, outs).outputs;
   };
-}
-
-/** Describes operands for error messages: "x float32[2, 3], w float32[4, 3, 3, 3]". */
-export function describe(names: readonly string[], ts: readonly Tensor[]): string {
-  return ts.map((t, i) => `${names[i] ?? `input ${i}`} ${t.dtype}${fmtShape(t.shape)}`).join(", ");
 }
 
 /** Fails unless every operand has one of the given dtypes and all share the same one. */
