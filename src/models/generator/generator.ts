@@ -7,16 +7,16 @@
 import type { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
-import { CheckpointError, ConfigError, FeedError } from "../../engine/errors.js";
-import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
-import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { ConfigError, FeedError } from "../../engine/errors.js";
+import { writeSafetensors } from "../../io/safetensors.js";
+import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
 import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
 import { generatorConfigFromJson, generatorConfigToJson, loadGeneratorConfig, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
 import { generatorParamSpecs } from "./transformer.js";
 import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
 
 /** Metadata key under which a generator safetensors file stores its GeneratorConfig (JSON). */
-export const CONFIG_METADATA_KEY = "config";
+export { CONFIG_METADATA_KEY };
 
 export type GeneratorSource =
   /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
@@ -97,18 +97,10 @@ export class Generator {
       state = source.params instanceof ParamStore ? source.params.values : source.params;
       classNames = source.classNames;
       what = "params";
-    } else if (source.endsWith(".safetensors")) {
-      const file = readSafetensors(source);
-      config = resolveConfig(source, file.metadata[CONFIG_METADATA_KEY], given);
-      state = file.tensors;
-      classNames = parseClassNames(source, file.metadata[CLASS_NAMES_METADATA_KEY]);
-      what = source;
     } else {
-      if (!given) {
-        throw new ConfigError({ op: "Generator.load", scope: source, expected: "opts.config (e.g. generator14bit, or the official YAML path)", got: "nothing", hint: "torch.save checkpoints carry no config" });
-      }
-      config = given;
-      state = readTorchCheckpoint(source);
+      const file = readModelFile(source, given, GENERATOR_CODEC);
+      ({ config, state } = file);
+      classNames = parseClassNames(source, file.metadata[CLASS_NAMES_METADATA_KEY]);
       what = source;
     }
     validateGeneratorConfig(config);
@@ -190,14 +182,8 @@ function samplingSettings(defaults: SamplingDefaults, given: Partial<SamplingDef
   };
 }
 
-function resolveConfig(file: string, stored: string | undefined, given: GeneratorConfig | undefined): GeneratorConfig {
-  const fromFile = stored === undefined ? undefined : generatorConfigFromJson(stored, `${file}:__metadata__.${CONFIG_METADATA_KEY}`);
-  // A given config may change sampling or training settings (the 14-bit weights serve three
-  // recipes), but not the network the weights belong to.
-  if (fromFile && given && !sameArchitecture(fromFile, given)) {
-    throw new CheckpointError({ op: "Generator.load", scope: file, expected: `the architecture stored in the file ${stored}`, got: generatorConfigToJson(given), hint: "omit opts.config to use the file's own" });
-  }
-  const config = given ?? fromFile;
-  if (!config) throw new ConfigError({ op: "Generator.load", scope: file, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
-  return config;
-}
+// A given config may change sampling or training settings (the 14-bit weights serve three
+// recipes), but not the network the weights belong to.
+const GENERATOR_CODEC: ModelConfigCodec<GeneratorConfig> = {
+  op: "Generator.load", fromJson: generatorConfigFromJson, toJson: generatorConfigToJson, compatible: sameArchitecture,
+};

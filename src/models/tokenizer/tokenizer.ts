@@ -7,16 +7,16 @@ import { Graph, type Tensor } from "../../engine/graph/tensor.js";
 import type { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session.js";
-import { CheckpointError, ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
-import { readSafetensors, writeSafetensors } from "../../io/safetensors.js";
-import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
+import { writeSafetensors } from "../../io/safetensors.js";
+import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
 import {
   codebookSize, latentStride, loadTokenizerConfig, toOfficialSection, tokenizerConfigFromJson, validateTokenizerConfig, type TokenizerConfig,
 } from "./config.js";
 import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
 
-/** Metadata key under which a tokenizer safetensors file stores its config (official vq_model JSON). */
-export const CONFIG_METADATA_KEY = "config";
+/** Metadata key of the config (official vq_model section as JSON) in a tokenizer safetensors file. */
+export { CONFIG_METADATA_KEY };
 
 export type TokenizerSource =
   /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
@@ -63,18 +63,8 @@ export class Tokenizer {
       config = source.config;
       state = source.params instanceof ParamStore ? source.params.values : source.params;
       what = "params";
-    } else if (source.endsWith(".safetensors")) {
-      const file = readSafetensors(source);
-      config = resolveConfig(source, file.metadata[CONFIG_METADATA_KEY], given);
-      state = file.tensors;
-      what = source;
     } else {
-      if (!given) {
-        throw new ConfigError({ op: "Tokenizer.load", scope: source, expected: "opts.config (a TokenizerConfig or the official YAML path)", got: "nothing",
-          hint: "torch.save checkpoints carry no config" });
-      }
-      config = given;
-      state = readTorchCheckpoint(source);
+      ({ config, state } = readModelFile(source, given, TOKENIZER_CODEC));
       what = source;
     }
     validateTokenizerConfig(config);
@@ -176,15 +166,9 @@ export class Tokenizer {
   }
 }
 
-function resolveConfig(file: string, stored: string | undefined, given: TokenizerConfig | undefined): TokenizerConfig {
-  const fromFile = stored === undefined ? undefined : tokenizerConfigFromJson(stored, `${file}:__metadata__.${CONFIG_METADATA_KEY}`);
-  if (fromFile && given && JSON.stringify(toOfficialSection(fromFile)) !== JSON.stringify(toOfficialSection(given))) {
-    throw new CheckpointError({ op: "Tokenizer.load", scope: file, expected: `the config stored in the file ${stored}`, got: JSON.stringify(toOfficialSection(given)),
-      hint: "omit opts.config to use the file's own" });
-  }
-  const config = given ?? fromFile;
-  if (!config) {
-    throw new ConfigError({ op: "Tokenizer.load", scope: file, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
-  }
-  return config;
-}
+const TOKENIZER_CODEC: ModelConfigCodec<TokenizerConfig> = {
+  op: "Tokenizer.load",
+  fromJson: tokenizerConfigFromJson,
+  toJson: (c) => JSON.stringify(toOfficialSection(c)),
+  compatible: (a, b) => JSON.stringify(toOfficialSection(a)) === JSON.stringify(toOfficialSection(b)),
+};

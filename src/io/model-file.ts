@@ -1,0 +1,45 @@
+// Reading a model file for inference: a .safetensors whose config travels as JSON in
+// __metadata__["config"], or a torch.save checkpoint (which carries none, so the caller supplies
+// it). Tokenizer.load and Generator.load share this; each says how to parse its config and which
+// differences between the stored and a given config are allowed.
+
+import type { HostTensor } from "../engine/host-tensor.js";
+import { CheckpointError, ConfigError } from "../engine/errors.js";
+import { readSafetensors } from "./safetensors.js";
+import { readTorchCheckpoint } from "./torch-checkpoint.js";
+
+/** Metadata key of the model config (JSON) in maskbit's model files. */
+export const CONFIG_METADATA_KEY = "config";
+
+export interface ModelConfigCodec<C> {
+  /** "Tokenizer.load", ... for error messages. */
+  readonly op: string;
+  readonly fromJson: (text: string, where: string) => C;
+  readonly toJson: (c: C) => string;
+  /** Whether weights stored with `stored` may be used under `given`. */
+  readonly compatible: (stored: C, given: C) => boolean;
+}
+
+export interface ModelFile<C> {
+  readonly config: C;
+  readonly state: ReadonlyMap<string, HostTensor>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export function readModelFile<C>(path: string, given: C | undefined, codec: ModelConfigCodec<C>): ModelFile<C> {
+  if (!path.endsWith(".safetensors")) {
+    if (!given) {
+      throw new ConfigError({ op: codec.op, scope: path, expected: "opts.config (a config object or the official YAML path)", got: "nothing", hint: "torch.save checkpoints carry no config" });
+    }
+    return { config: given, state: readTorchCheckpoint(path), metadata: {} };
+  }
+  const file = readSafetensors(path);
+  const stored = file.metadata[CONFIG_METADATA_KEY];
+  const fromFile = stored === undefined ? undefined : codec.fromJson(stored, `${path}:__metadata__.${CONFIG_METADATA_KEY}`);
+  if (fromFile && given && !codec.compatible(fromFile, given)) {
+    throw new CheckpointError({ op: codec.op, scope: path, expected: `the config stored in the file ${stored}`, got: codec.toJson(given), hint: "omit opts.config to use the file's own" });
+  }
+  const config = given ?? fromFile;
+  if (!config) throw new ConfigError({ op: codec.op, scope: path, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
+  return { config, state: file.tensors, metadata: file.metadata };
+}
