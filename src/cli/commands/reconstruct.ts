@@ -2,30 +2,19 @@
 // (originals in the first row, reconstructions in the second).
 
 import type { Command } from "../main.js";
-import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
-import { loadImagesForTokenizer } from "./tokenize.js";
-import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
+import { parseCommand } from "../args.js";
+import { IMAGE_TOKENIZER_OPTIONS, loadImagesForTokenizer, openImagesAndTokenizer } from "./tokenize.js";
 import { writeGrid } from "../../io/image.js";
 import { HostTensor } from "../../engine/host-tensor.js";
-import { ConfigError } from "../../engine/errors.js";
 
-const OPTIONS = {
-  tokenizer: { type: "string" },
-  config: { type: "string" },
-  size: { type: "string" },
-  out: { type: "string", default: "reconstruction.png" },
-  threads: { type: "string" },
-} as const;
+const OPTIONS = { ...IMAGE_TOKENIZER_OPTIONS, out: { type: "string", default: "reconstruction.png" } } as const;
 
 export const reconstruct: Command = {
   summary: "Reconstruct images through a tokenizer (resize shorter side + center crop, as the official evaluation).",
   usage: "maskbit reconstruct <image...> [--tokenizer <ckpt>] [--config <yaml>] [--size <px>] [--out recon.png]",
   async run(argv) {
     const { values, positionals } = parseCommand("reconstruct", argv, OPTIONS);
-    if (!positionals.length) throw new ConfigError({ op: "maskbit reconstruct", expected: "one or more image files", got: "none" });
-    const tok = await Tokenizer.load(modelFile("reconstruct", "tokenizer", values.tokenizer, SHIPPED.tokenizer), {
-      config: values.config, session: { threads: intOption("reconstruct", "threads", values.threads, 0) },
-    });
+    const tok = await openImagesAndTokenizer("reconstruct", positionals, values);
     try {
       const images = await loadImagesForTokenizer(positionals, tok, values.size);
       const recon = (await tok.reconstruct(images, { clamp: true })).images;

@@ -9,13 +9,23 @@ import { encodeNpy } from "../../io/npy.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { ConfigError } from "../../engine/errors.js";
 
-const OPTIONS = {
+/** The options reconstruct shares: the tokenizer (with its config for .bin files), size, threads. */
+export const IMAGE_TOKENIZER_OPTIONS = {
   tokenizer: { type: "string" },
   config: { type: "string" },
   size: { type: "string" },
-  out: { type: "string", default: "tokens.json" },
   threads: { type: "string" },
 } as const;
+
+/** Positional image paths and the tokenizer of --tokenizer (default: the shipped one). */
+export async function openImagesAndTokenizer(command: string, positionals: readonly string[], v: { tokenizer?: string; config?: string; threads?: string }): Promise<Tokenizer> {
+  if (!positionals.length) throw new ConfigError({ op: `maskbit ${command}`, expected: "one or more image files", got: "none" });
+  return Tokenizer.load(modelFile(command, "tokenizer", v.tokenizer, SHIPPED.tokenizer), {
+    config: v.config, session: { threads: intOption(command, "threads", v.threads, 0) },
+  });
+}
+
+const OPTIONS = { ...IMAGE_TOKENIZER_OPTIONS, out: { type: "string", default: "tokens.json" } } as const;
 
 /** Default input size: 256 for 3-channel (ImageNet) tokenizers, 32 for grayscale Fashion-MNIST ones. */
 export async function loadImagesForTokenizer(paths: readonly string[], tok: Tokenizer, size?: string): Promise<HostTensor> {
@@ -32,10 +42,7 @@ export const tokenize: Command = {
   usage: "maskbit tokenize <image...> [--tokenizer <ckpt>] [--config <yaml>] [--size <px>] [--out tokens.json|tokens.npy]",
   async run(argv) {
     const { values, positionals } = parseCommand("tokenize", argv, OPTIONS);
-    if (!positionals.length) throw new ConfigError({ op: "maskbit tokenize", expected: "one or more image files", got: "none" });
-    const tok = await Tokenizer.load(modelFile("tokenize", "tokenizer", values.tokenizer, SHIPPED.tokenizer), {
-      config: values.config, session: { threads: intOption("tokenize", "threads", values.threads, 0) },
-    });
+    const tok = await openImagesAndTokenizer("tokenize", positionals, values);
     try {
       const { ids } = await tok.encode(await loadImagesForTokenizer(positionals, tok, values.size));
       if (values.out.endsWith(".npy")) writeFileSync(values.out, encodeNpy(ids));
