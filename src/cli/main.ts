@@ -1,21 +1,9 @@
-// The maskbit command line: a table of subcommands, each in its own module under commands/.
+// The maskbit command line: dispatch over the table of subcommands in commands/index.ts.
 
 import { MaskbitError } from "../engine/errors.js";
+import { COMMANDS } from "./commands/index.js";
 
-export interface Command {
-  readonly summary: string;
-  readonly usage: string;
-  run(argv: readonly string[]): Promise<number>;
-}
-
-type Loader = () => Promise<Command>;
-
-const COMMANDS: Record<string, Loader> = {};
-
-/** Registered by each commands/*.ts module through commands/index.ts. */
-export function registerCommand(name: string, load: Loader): void {
-  COMMANDS[name] = load;
-}
+export type { Command } from "./command.js";
 
 function help(): string {
   const names = Object.keys(COMMANDS).sort();
@@ -30,7 +18,6 @@ function help(): string {
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
-  await import("./commands/index.js");
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h") {
     console.log(help());

@@ -1,14 +1,20 @@
-// The fixture kinds maskbit reproduces, each loaded only when a case of that kind runs.
+// The fixture kinds maskbit reproduces as a plain table, each runner loaded only when a case of
+// that kind runs.
 
-import { registerRunner } from "./runners.js";
+import type { GoldenCase } from "../io/golden.js";
+import type { Check } from "./report.js";
 
-registerRunner("discriminator", async () => (await import("./discriminator.js")).runDiscriminatorCase);
-registerRunner("perceptual", async () => (await import("./perceptual.js")).runPerceptualCase);
-registerRunner("lfq", async () => (await import("./lfq.js")).runLfqCase);
-registerRunner("tokenizer", async () => (await import("./tokenizer.js")).runTokenizerCase);
-registerRunner("generator", async () => (await import("./generator.js")).runGeneratorCase);
-registerRunner("sampler", async () => (await import("./sampler.js")).runSamplerCase);
-registerRunner("schedules", async () => (await import("./schedules.js")).runSchedulesCase);
-registerRunner("fid", async () => (await import("./frechet.js")).runFrechetCase);
-registerRunner("metrics", async () => (await import("./metrics.js")).runMetricsCase);
-registerRunner("inception", async () => (await import("./inception.js")).runInceptionCase);
+export type CaseRunner = (c: GoldenCase) => Promise<Check[]>;
+
+export const RUNNERS: Readonly<Record<string, () => Promise<CaseRunner>>> = {
+  discriminator: async () => (await import("./discriminator.js")).runDiscriminatorCase,
+  perceptual: async () => (await import("./perceptual.js")).runPerceptualCase,
+  lfq: async () => (await import("./lfq.js")).runLfqCase,
+  tokenizer: async () => (await import("./tokenizer.js")).runTokenizerCase,
+  generator: async () => (await import("./generator.js")).runGeneratorCase,
+  sampler: async () => (await import("./sampler.js")).runSamplerCase,
+  schedules: async () => (await import("./schedules.js")).runSchedulesCase,
+  fid: async () => (await import("./frechet.js")).runFrechetCase,
+  metrics: async () => (await import("./metrics.js")).runMetricsCase,
+  inception: async () => (await import("./inception.js")).runInceptionCase,
+};

@@ -2,25 +2,18 @@
 // checks. `npm run golden -- <dir>` and the test suite both go through here, so a case is judged
 // the same way everywhere.
 
-import { loadGoldenCase, type GoldenCase } from "../io/golden.js";
-import type { Check } from "./report.js";
+import { loadGoldenCase } from "../io/golden.js";
 import { summarise, type CaseReport } from "./report.js";
 import { ConfigError } from "../engine/errors.js";
+import { RUNNERS, type CaseRunner } from "./kinds.js";
 
-export type CaseRunner = (c: GoldenCase) => Promise<Check[]>;
-
-const RUNNERS: Record<string, () => Promise<CaseRunner>> = {};
-
-export function registerRunner(kind: string, load: () => Promise<CaseRunner>): void {
-  RUNNERS[kind] = load;
-}
+export type { CaseRunner };
 
 export function knownKinds(): string[] {
   return Object.keys(RUNNERS).sort();
 }
 
 export async function runCase(dir: string): Promise<CaseReport> {
-  await import("./kinds.js");
   const c = loadGoldenCase(dir);
   const load = RUNNERS[c.kind];
   if (!load) {

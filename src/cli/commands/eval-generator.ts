@@ -1,7 +1,7 @@
 // `maskbit eval-generator`: N samples per class, scored by the in-domain classifier (FD-FMNIST
 // against a reference split, class accuracy, IS) and, with --inception, gFID and Inception IS.
 
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../args.js";
 import { ConfigError } from "../../engine/errors.js";
 import { Generator } from "../../models/generator/generator.js";

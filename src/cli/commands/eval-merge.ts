@@ -1,7 +1,7 @@
 // `maskbit eval-merge`: adds the sums saved by eval-tokenizer / eval-generator --save-shard and
 // scores the whole evaluation, as if it had run in one process.
 
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { intOption, parseCommand } from "../args.js";
 import { ConfigError } from "../../engine/errors.js";
 import { EvalSums, mergeEvalSums } from "../../eval/eval-sums.js";

@@ -1,7 +1,7 @@
 // `maskbit eval-tokenizer`: reconstruction metrics of a tokenizer over a Fashion-MNIST split
 // (rFD-FMNIST, rFID with --inception, PSNR, SSIM, codebook usage and entropy), as JSON.
 
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
 import { ConfigError } from "../../engine/errors.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";

@@ -1,7 +1,7 @@
 // `maskbit generate`: class-conditional samples from a generator, decoded by its tokenizer and
 // written as a labelled PNG grid (one row per class with --all-classes).
 
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../args.js";
 import { ProgressBar } from "../progress.js";
 import { Generator } from "../../models/generator/generator.js";

@@ -2,7 +2,7 @@
 
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { runCase } from "../../golden/runners.js";
 import { formatReport } from "../../golden/report.js";
 

@@ -1,7 +1,7 @@
 // `maskbit reconstruct`: images -> tokenizer -> reconstructions, written as a PNG grid
 // (originals in the first row, reconstructions in the second).
 
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { parseCommand } from "../args.js";
 import { IMAGE_TOKENIZER_OPTIONS, loadImagesForTokenizer, openImagesAndTokenizer } from "./tokenize.js";
 import { writeGrid } from "../../io/image.js";

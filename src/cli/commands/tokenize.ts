@@ -1,7 +1,7 @@
 // `maskbit tokenize`: images -> bit-token ids, saved as JSON or as a NumPy .npy (int64).
 
 import { writeFileSync } from "node:fs";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { loadForEval } from "../../io/image.js";

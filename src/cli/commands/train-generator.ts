@@ -2,7 +2,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Command } from "../main.js";
+import type { Command } from "../command.js";
 import { fmtTime } from "../progress.js";
 import { trainGenerator } from "../../train/generator.js";
 import { TRAIN_OPTIONS_HELP, parseTrainArgs, recipeDocument } from "./train-args.js";
