@@ -3,12 +3,10 @@
 // Every tensor is copied into its own typed array, so no tensor aliases the caller's bytes and
 // unaligned data offsets (common once a U8 tensor precedes an F32 one) need no special case.
 
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { basename, dirname, join } from "node:path";
 import { HostTensor, shapeSize } from "../engine/host-tensor.js";
 import { allocHostArray, type DType } from "../engine/graph/dtype.js";
-import { CheckpointError, fmtShape } from "../engine/errors.js";
+import { CheckpointError, ConfigError, fmtShape } from "../engine/errors.js";
+import { fileSystem } from "./platform.js";
 
 export interface Safetensors {
   /** Tensors in data-offset order (the writer's sorted key order). */
@@ -37,26 +35,14 @@ export function readSafetensors(source: string | Uint8Array, name = "<bytes>"): 
   if (typeof source !== "string") {
     return decode(source.length, (dst, pos) => dst.set(source.subarray(pos, pos + dst.length)), name);
   }
-  let fd: number;
+  let bytes: Uint8Array;
   try {
-    fd = openSync(source, "r");
+    bytes = fileSystem("readSafetensors", source).readFile(source);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw readError(source, "a readable safetensors file", errorText(e));
   }
-  try {
-    // Reading tensor by tensor straight into aligned arrays avoids holding the whole file twice.
-    return decode(fstatSync(fd).size, (dst, pos) => readFully(fd, dst, pos, source), source);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readFully(fd: number, dst: Uint8Array, position: number, file: string): void {
-  for (let done = 0; done < dst.length;) {
-    const n = readSync(fd, dst, done, Math.min(dst.length - done, 1 << 30), position + done);
-    if (n === 0) throw readError(file, `${dst.length} bytes at offset ${position}`, `end of file after ${done}`, "file changed while reading?");
-    done += n;
-  }
+  return decode(bytes.length, (dst, pos) => dst.set(bytes.subarray(pos, pos + dst.length)), source);
 }
 
 function decode(size: number, readAt: ReadAt, file: string): Safetensors {
@@ -156,21 +142,10 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor>, meta
 /** Writes to a temporary file in the target directory and renames it, so readers never see a partial file. */
 export function writeSafetensors(path: string, tensors: ReadonlyMap<string, HostTensor>, metadata: Record<string, string> = {}): void {
   const { header, parts } = layout(tensors, metadata, "writeSafetensors");
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  let fd = -1;
   try {
-    fd = openSync(tmp, "wx");
-    for (const chunk of [header, ...parts]) {
-      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
+    fileSystem("writeSafetensors", path).writeFileAtomic(path, [header, ...parts]);
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e instanceof CheckpointError ? e : new CheckpointError({ op: "writeSafetensors", scope: path, expected: "a writable file", got: errorText(e) });
+    throw e instanceof CheckpointError || e instanceof ConfigError ? e : new CheckpointError({ op: "writeSafetensors", scope: path, expected: "a writable file", got: errorText(e) });
   }
 }
 

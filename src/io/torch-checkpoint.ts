@@ -3,13 +3,13 @@
 // executed: the pickle goes through the restricted reader, and only the handful of globals a plain
 // state dict needs resolve to anything; every other global is refused by name.
 
-import { readFileSync } from "node:fs";
 import { unzipSync } from "fflate";
 import { HostTensor, shapeSize } from "../engine/host-tensor.js";
 import { allocHostArray, type DType, type HostArray } from "../engine/graph/dtype.js";
 import { CheckpointError, fmtShape } from "../engine/errors.js";
 import { PyCallable, PyDict, PyTuple, describeValue, unpickle, type PyValue } from "./pickle.js";
 import { errorText } from "./safetensors.js";
+import { fileSystem } from "./platform.js";
 
 const OP = "readTorchCheckpoint";
 
@@ -50,7 +50,7 @@ export function readTorchCheckpoint(source: string | Uint8Array, name = "<bytes>
   const file = typeof source === "string" ? source : name;
   let bytes: Uint8Array;
   try {
-    bytes = typeof source === "string" ? readFileSync(source) : source;
+    bytes = typeof source === "string" ? fileSystem(OP, source).readFile(source) : source;
   } catch (e) {
     throw fail(file, "a readable checkpoint file", errorText(e));
   }
