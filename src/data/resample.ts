@@ -71,7 +71,7 @@ function computeTaps(inSize: number, outSize: number, boxStart: number, boxSize:
       weights[o * taps + j - lo] = w;
       sum += w;
     }
-    if (sum !== 0) for (let j = 0; j < hi - lo; j++) weights[o * taps + j] /= sum;
+    if (sum !== 0) for (let j = 0; j < hi - lo; j++) weights[o * taps + j]! /= sum;
     start[o] = lo;
     count[o] = Math.max(hi - lo, 0);
   }

@@ -1,8 +1,12 @@
-// Loss curves as PNG files, drawn by Chart.js on a headless canvas (@napi-rs/canvas).
+// Loss curves as PNG files, drawn by Chart.js on a headless canvas (@napi-rs/canvas). Both are
+// optional dependencies, needed only here: a missing one is named when training starts.
 
-import { createCanvas } from "@napi-rs/canvas";
-import { Chart, registerables, type ChartDataset } from "chart.js";
+import type { ChartDataset } from "chart.js";
 import { renameSync, writeFileSync } from "node:fs";
+import { optionalImport } from "../node/optional-import.js";
+
+const { createCanvas } = await optionalImport<typeof import("@napi-rs/canvas")>("@napi-rs/canvas", "training plots");
+const { Chart, registerables } = await optionalImport<typeof import("chart.js")>("chart.js", "training plots");
 
 Chart.register(...registerables);
 

@@ -304,7 +304,7 @@ export function refConvTranspose2d(x: Ref, w: Ref, a: ConvTransposeAttrs): Ref {
               for (let q = 0; q < kw; q++) {
                 const yi = i * sh + p * dh - pt, xj = j * sw + q * dw - pl;
                 if (yi < 0 || yi >= ho || xj < 0 || xj >= wo) continue;
-                out[((b * o + grp * og + oo) * ho + yi) * wo + xj] += v * w.data[((ci * og + oo) * kh + p) * kw + q]!;
+                out[((b * o + grp * og + oo) * ho + yi) * wo + xj]! += v * w.data[((ci * og + oo) * kh + p) * kw + q]!;
               }
         }
     }

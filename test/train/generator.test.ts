@@ -36,7 +36,7 @@ test("train-generator: the masked bit modeling loss falls within 40 steps; the m
   const gen = await Generator.load(join(out, "generator.safetensors"));
   assert.equal(gen.config.numClasses, 10);
   const s = await gen.sample({ labels: [0, 9], seed: 1 });
-  assert.deepEqual(s.ids.shape, [2, 64]);
+  assert.deepEqual(s.ids.shape, [2, 8, 8]);
   await gen.dispose();
 });
 

@@ -63,7 +63,10 @@ export interface SampleOptions extends Partial<SamplingDefaults> {
 }
 
 export interface GenerationResult {
-  /** [B, L] int64 token ids. */
+  /**
+   * [B, h, w] int64 token ids, the tokenizer's layout (both stages use the grid; the sampler's
+   * flat [B, L] sequence is `ids.reshape([B, h * w])`, row-major).
+   */
   readonly ids: HostTensor;
   /** [B, K, H, W] float32 +-1 latent bits. */
   readonly bits: HostTensor;
@@ -161,8 +164,9 @@ export class Generator {
     const random: RandomSource = o.random ?? { kind: "seed", seed: seed! };
     const sampler = await this.sampler(labels.length, settings.guidanceScale !== 0, random.kind);
     const out = await sampler.run({ labels, settings, random, onStep, signal });
-    const images = tokenizer ? await tokenizer.decode(out.ids, { clamp: clamp ?? false }) : undefined;
-    return { ids: out.ids, bits: out.bits, ...(images ? { images } : {}), ...(seed !== undefined ? { seed } : {}), settings };
+    const ids = out.ids.reshape([labels.length, this.config.tokenGrid, this.config.tokenGrid]);
+    const images = tokenizer ? await tokenizer.decode(ids, { clamp: clamp ?? false }) : undefined;
+    return { ids, bits: out.bits, ...(images ? { images } : {}), ...(seed !== undefined ? { seed } : {}), settings };
   }
 
   /** Releases every compiled session; the Generator is unusable afterwards. */

@@ -43,7 +43,7 @@ test("Generator: load .safetensors + config, sample with fed draws = the Sampler
   const tokenizerCase = loadGoldenCase(goldenDir("tokenizer_k10"));
   const tokenizer = await Tokenizer.load({ config: tokenizerConfigFromCase(tokenizerCase.config), params: tokenizerCase.weights! });
   const out = await gen.sample({ labels, random: uniforms, tokenizer });
-  assert.deepEqual(out.ids.shape, [2, 16]);
+  assert.deepEqual(out.ids.shape, [2, 4, 4], "ids in the tokenizer's [B, h, w] layout");
   assert.deepEqual(out.ids.toNumbers(), await samplerIds(gen.params));
   assert.deepEqual(out.images!.shape, [2, 3, 64, 64]);
   assert.deepEqual(out.images!.data, (await tokenizer.decode(out.ids, { clamp: false })).data, "images are the raw (unclamped) decode");
@@ -95,7 +95,7 @@ test("Generator: sample() defaults come from the config, overrides apply, seeds 
   const a = await gen.sample({ labels: [1, 2, 3], seed: 11, onStep: (s) => void steps.push(s.step) });
   assert.deepEqual(steps, [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.equal(a.seed, 11);
-  assert.deepEqual(a.ids.shape, [3, 16]);
+  assert.deepEqual(a.ids.shape, [3, 4, 4]);
   assert.deepEqual(a.bits.shape, [3, 10, 4, 4]);
   const b = await gen.sample({ labels: [1, 2, 3], seed: 11 });
   assert.deepEqual(a.ids.toNumbers(), b.ids.toNumbers());

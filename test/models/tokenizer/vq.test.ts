@@ -77,7 +77,7 @@ test("VQ 8 codes x 4 dims: nearest row ids, losses, straight-through and codeboo
   assertClose(noEntropy.out.dz!, dzExpected, { atol: 1e-6 });
   // d/dtable: codebook loss 2 (q - z) / numel added to each chosen row.
   const dTable = new Float64Array(N * D);
-  rows.forEach((r, i) => r.forEach((v, d) => (dTable[ids[i]! * D + d] += (2 * (code(ids[i]!)[d]! - v)) / (R * D))));
+  rows.forEach((r, i) => r.forEach((v, d) => (dTable[ids[i]! * D + d]! += (2 * (code(ids[i]!)[d]! - v)) / (R * D))));
   assertClose(noEntropy.out.dTable!, dTable, { atol: 1e-6 });
 });
 
