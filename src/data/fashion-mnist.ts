@@ -13,7 +13,14 @@ export const FASHION_MNIST_CLASSES: readonly string[] = [
   "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ];
 
-export const DEFAULT_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
+/** Where the Debian package puts the files. */
+export const DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
+
+/**
+ * The default directory: $MASKBIT_FASHION_MNIST_DIR when set (the test runner points it at the
+ * committed subset in test/fixtures), else the Debian package's.
+ */
+export const DEFAULT_FASHION_MNIST_DIR = process.env.MASKBIT_FASHION_MNIST_DIR || DEBIAN_FASHION_MNIST_DIR;
 
 export type Split = "train" | "test";
 

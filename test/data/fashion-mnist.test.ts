@@ -22,19 +22,16 @@ function writeSplit(root: string, names: { images: string; labels: string }, n: 
 }
 
 
-test("loadFashionMnist default dir, test split: 10000 x [1, 28, 28]", async () => {
-  const t0 = performance.now();
+test("loadFashionMnist default dir (the committed subset under npm test), test split: 2000 x [1, 28, 28]", async () => {
   const ds = await loadFashionMnist({ split: "test" });
-  const ms = performance.now() - t0;
-  assert.equal(ds.count, 10000);
-  assert.equal(ds.images.length, 10000 * 28 * 28);
+  assert.equal(ds.count, 2000);
+  assert.equal(ds.images.length, 2000 * 28 * 28);
   assert.deepEqual([ds.channels, ds.height, ds.width], [1, 28, 28]);
   assert.equal(ds.classNames, FASHION_MNIST_CLASSES);
   assert.equal(ds.label(0), 9);
   assert.equal(ds.classNames[ds.label(0)], "Ankle boot");
   const img = ds.image(0);
   assert.deepEqual([img.channels, img.height, img.width], [1, 28, 28]);
-  assert.ok(ms < 5000, `loaded in ${ms.toFixed(0)} ms`);
 });
 
 test("loadFashionMnist accepts plain files under the dotted names, and t10k/test prefixes", async () => {
