@@ -18,7 +18,7 @@ import { TrainState, cosineWithMinimum, type AdamWConfig } from "../src/engine/o
 import { loadFashionMnist } from "../src/data/fashion-mnist.js";
 import { BatchLoader } from "../src/data/loader.js";
 import { subset } from "../src/data/dataset.js";
-import { ProgressBar } from "../src/cli/progress.js";
+import { ProgressBar } from "../src/node/progress.js";
 import { smallClassifier, smallClassifierFashionMnist, smallClassifierParamCount, type SmallClassifierConfig } from "../src/models/perceptual/small-classifier.js";
 import { perceptualInput, smallClassifierPerceptual } from "../src/models/perceptual/perceptual-loss.js";
 import { classifierLoss } from "../src/models/perceptual/classifier-loss.js";

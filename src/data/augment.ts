@@ -3,8 +3,8 @@
 
 import type { Rng } from "../engine/rng.js";
 import { ConfigError } from "../engine/errors.js";
-import { flipHorizontal, roundHalfEven, type PixelArray, type PlanarImage } from "./planar.js";
-import { resize, type Box, type ResampleFilter } from "./resample.js";
+import { flipHorizontal, roundHalfEven, type PixelArray, type PlanarImage } from "../io/planar.js";
+import { resize, type Box, type ResampleFilter } from "../io/resample.js";
 
 export interface RandomResizedCropOptions {
   /** Range of the crop's area as a fraction of the image's. */

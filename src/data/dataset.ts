@@ -1,8 +1,8 @@
 // What a loader iterates over: N labelled images, each fetched by index as a uint8 planar image.
 
 import { ConfigError } from "../engine/errors.js";
-import { DataError } from "./data-error.js";
-import { planarImage, type PlanarImage } from "./planar.js";
+import { DataError } from "../io/data-error.js";
+import { planarImage, type PlanarImage } from "../io/planar.js";
 
 export interface ImageDataset {
   readonly count: number;

@@ -4,7 +4,7 @@
 
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { DataError } from "./data-error.js";
+import { DataError } from "../io/data-error.js";
 import { DenseImageDataset, classIdOf } from "./dataset.js";
 import { readIdxImagesLabels, type IdxArray } from "./idx.js";
 

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { gunzip as gunzipCb, gzipSync } from "node:zlib";
-import { DataError } from "./data-error.js";
+import { DataError } from "../io/data-error.js";
 
 const gunzip = promisify(gunzipCb);
 

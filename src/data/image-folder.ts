@@ -4,9 +4,9 @@
 
 import { readdir } from "node:fs/promises";
 import { extname, join } from "node:path";
-import { DataError } from "./data-error.js";
+import { DataError } from "../io/data-error.js";
 import { checkIndex, type ImageDataset } from "./dataset.js";
-import type { PlanarImage } from "./planar.js";
+import type { PlanarImage } from "../io/planar.js";
 import { decodeImage8 } from "../io/image.js";
 
 export const IMAGE_EXTENSIONS: readonly string[] = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"];

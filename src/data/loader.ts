@@ -8,8 +8,8 @@ import { ConfigError } from "../engine/errors.js";
 import { Rng } from "../engine/rng.js";
 import { augmentImage, NO_AUGMENT, type AugmentOptions } from "./augment.js";
 import type { ImageDataset } from "./dataset.js";
-import { centerCropOrPad, toChannels, writeUnitFloats, type PlanarImage } from "./planar.js";
-import { resizeCoverCenterCrop, type ResampleFilter } from "./resample.js";
+import { centerCropOrPad, toChannels, writeUnitFloats, type PlanarImage } from "../io/planar.js";
+import { resizeCoverCenterCrop, type ResampleFilter } from "../io/resample.js";
 
 /** How an image becomes the output size: scale to cover and centre-crop, or zero-pad / crop. */
 export type Fit = "resize" | "pad";

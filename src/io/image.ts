@@ -6,9 +6,9 @@ import { writeFile } from "node:fs/promises";
 import sharp, { type Sharp } from "sharp";
 import { HostTensor } from "../engine/host-tensor.js";
 import { ConfigError, fmtShape } from "../engine/errors.js";
-import { DataError } from "../data/data-error.js";
-import { fromInterleaved, planarImage, toChannels, toInterleaved, writeUnitFloats, type PlanarImage } from "../data/planar.js";
-import { resizeShorterCenterCrop } from "../data/resample.js";
+import { DataError } from "./data-error.js";
+import { fromInterleaved, planarImage, toChannels, toInterleaved, writeUnitFloats, type PlanarImage } from "./planar.js";
+import { resizeShorterCenterCrop } from "./resample.js";
 
 /** A file path, or the encoded bytes of an image. */
 export type ImageSource = string | Uint8Array;

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { HostTensor } from "../engine/host-tensor.js";
 import { ConfigError, MaskbitError } from "../engine/errors.js";
 import type { ConfigObject, ConfigValue } from "../config/yaml.js";
-import { ProgressBar } from "../cli/progress.js";
+import { ProgressBar } from "../node/progress.js";
 import { checkpointPath, loadLatestRunState, saveRunState } from "./checkpoint.js";
 import { MetricsLog } from "./metrics-log.js";
 import { plotCurves, smooth } from "./plots.js";

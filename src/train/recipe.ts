@@ -9,7 +9,7 @@ import type { CosineWithMinimumConfig } from "../engine/optim/schedule.js";
 import { field, type ConfigObject, type ConfigValue } from "../config/yaml.js";
 import { NO_AUGMENT, type AugmentOptions } from "../data/augment.js";
 import type { Fit } from "../data/loader.js";
-import type { ResampleFilter } from "../data/resample.js";
+import type { ResampleFilter } from "../io/resample.js";
 
 export interface ExperimentSettings {
   readonly name: string;

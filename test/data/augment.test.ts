@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.js";
 import { augmentImage, GENERATOR_AUGMENT, NO_AUGMENT, randomResizedCropWindow, TOKENIZER_AUGMENT } from "../../src/data/augment.js";
-import { planarImage } from "../../src/data/planar.js";
+import { planarImage } from "../../src/io/planar.js";
 import { ConfigError } from "../../src/engine/errors.js";
 
 const digit = planarImage(Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 13) % 256), 1, 28, 28);

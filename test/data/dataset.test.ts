@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { classIdOf, DenseImageDataset, subset } from "../../src/data/dataset.js";
-import { DataError } from "../../src/data/data-error.js";
+import { DataError } from "../../src/io/data-error.js";
 import { ConfigError } from "../../src/engine/errors.js";
 
 const dense = new DenseImageDataset({

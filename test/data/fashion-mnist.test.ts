@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_FASHION_MNIST_DIR, FASHION_MNIST_CLASSES, fashionMnistClassId, findIdxFiles, loadFashionMnist } from "../../src/data/fashion-mnist.js";
 import { encodeIdx } from "../../src/data/idx.js";
-import { DataError } from "../../src/data/data-error.js";
+import { DataError } from "../../src/io/data-error.js";
 import { ConfigError } from "../../src/engine/errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "maskbit-fmnist-"));

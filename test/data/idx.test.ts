@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeIdx, parseIdx, readIdx, readIdxImagesLabels, type IdxArray } from "../../src/data/idx.js";
-import { DataError } from "../../src/data/data-error.js";
+import { DataError } from "../../src/io/data-error.js";
 import { DEFAULT_FASHION_MNIST_DIR } from "../../src/data/fashion-mnist.js";
 
 const dir = mkdtempSync(join(tmpdir(), "maskbit-idx-"));

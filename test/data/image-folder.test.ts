@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { openImageFolder } from "../../src/data/image-folder.js";
-import { DataError } from "../../src/data/data-error.js";
+import { DataError } from "../../src/io/data-error.js";
 import { BatchLoader } from "../../src/data/loader.js";
 
 const root = mkdtempSync(join(tmpdir(), "maskbit-folder-"));

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { HostTensor } from "../../src/engine/host-tensor.js";
 import { ConfigError } from "../../src/engine/errors.js";
-import { DataError } from "../../src/data/data-error.js";
+import { DataError } from "../../src/io/data-error.js";
 import { decodeImage, decodeImage8, encodePng, loadForEval, makeGrid, tensorToImage8, writeGrid, writePng } from "../../src/io/image.js";
 
 const dir = mkdtempSync(join(tmpdir(), "maskbit-image-"));

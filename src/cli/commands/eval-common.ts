@@ -15,7 +15,7 @@ import { InDomainClassifier } from "../../eval/classifier.js";
 import { loadInceptionWeights } from "../../eval/inception-weights.js";
 import type { EvalSums } from "../../eval/eval-sums.js";
 import { parseShard, shardName, type Shard } from "../../eval/shard.js";
-import { ProgressBar } from "../progress.js";
+import { ProgressBar } from "../../node/progress.js";
 
 export const EVAL_COMMON_OPTIONS = {
   tokenizer: { type: "string" },

@@ -3,7 +3,7 @@
 
 import type { Command } from "../command.js";
 import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../args.js";
-import { ProgressBar } from "../progress.js";
+import { ProgressBar } from "../../node/progress.js";
 import { Generator } from "../../models/generator/generator.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { writeGrid } from "../../io/image.js";

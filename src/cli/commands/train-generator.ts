@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "../command.js";
-import { fmtTime } from "../progress.js";
+import { fmtTime } from "../../node/progress.js";
 import { trainGenerator } from "../../train/generator.js";
 import { TRAIN_OPTIONS_HELP, parseTrainArgs, recipeDocument } from "./train-args.js";
 

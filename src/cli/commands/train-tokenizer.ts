@@ -1,7 +1,7 @@
 // `maskbit train-tokenizer`: Stage I training from a recipe (see train/tokenizer.ts).
 
 import type { Command } from "../command.js";
-import { fmtTime } from "../progress.js";
+import { fmtTime } from "../../node/progress.js";
 import { trainTokenizer } from "../../train/tokenizer.js";
 import { TRAIN_OPTIONS_HELP, parseTrainArgs, recipeDocument } from "./train-args.js";
 

@@ -4,15 +4,15 @@
 // folded into the preceding conv's weight and bias inside the graph (one scaled conv instead of
 // a conv plus two passes over the activation), which keeps the state dict unchanged.
 
-import { closeSync, openSync, readSync } from "node:fs";
 import { Graph, type ParamSpec, type Tensor } from "../../engine/graph/tensor.js";
 import { add, conv2d, maxPool, mul, reciprocal, reduceMean, relu, reshape, sqrt, sub } from "../../engine/ops/index.js";
 import { linear, ones, torchDefault, zeros } from "../../engine/nn/index.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
-import { CheckpointError, ShapeError, fmtShape } from "../../engine/errors.js";
+import { CheckpointError, ConfigError, ShapeError, fmtShape } from "../../engine/errors.js";
 import { readSafetensors, errorText } from "../../io/safetensors.js";
 import { readTorchCheckpoint } from "../../io/torch-checkpoint.js";
+import { fileSystem } from "../../io/platform.js";
 
 export const RESNET50_BN_EPS = 1e-5;
 /** Trainable parameters of torchvision resnet50() (buffers excluded). */
@@ -112,22 +112,18 @@ export function loadResNet50(source: ReadonlyMap<string, HostTensor>, prefix = "
  * file, or a `torch.save` state dict such as torchvision's resnet50-0676ba61.pth (told apart by
  * the zip signature, not the file name).
  */
-export function readResNet50Weights(path: string, prefix = "", numClasses = 1000): ParamStore {
-  return loadResNet50(isZip(path) ? readTorchCheckpoint(path) : readSafetensors(path).tensors, prefix, numClasses);
+export function readResNet50Weights(source: string | Uint8Array, prefix = "", numClasses = 1000): ParamStore {
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof source === "string" ? fileSystem("readResNet50Weights", source).readFile(source) : source;
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new CheckpointError({ op: "readResNet50Weights", scope: String(source), expected: "a readable weights file", got: errorText(e) });
+  }
+  const name = typeof source === "string" ? source : "<bytes>";
+  return loadResNet50(isZip(bytes) ? readTorchCheckpoint(bytes, name) : readSafetensors(bytes, name).tensors, prefix, numClasses);
 }
 
-function isZip(path: string): boolean {
-  const head = new Uint8Array(4);
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new CheckpointError({ op: "readResNet50Weights", scope: path, expected: "a readable weights file", got: errorText(e) });
-  }
-  try {
-    readSync(fd, head, 0, 4, 0);
-  } finally {
-    closeSync(fd);
-  }
+function isZip(head: Uint8Array): boolean {
   return head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04; // "PK\3\4"
 }

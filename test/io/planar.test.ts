@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { centerCropOrPad, cropOrPad, flipHorizontal, fromInterleaved, planarImage, roundHalfEven, toChannels, toInterleaved } from "../../src/data/planar.js";
+import { centerCropOrPad, cropOrPad, flipHorizontal, fromInterleaved, planarImage, roundHalfEven, toChannels, toInterleaved } from "../../src/io/planar.js";
 import { ConfigError } from "../../src/engine/errors.js";
 
 test("fromInterleaved / toInterleaved round trip [2,3,3]", () => {

@@ -1,5 +1,6 @@
-// A terminal progress bar: step/total, rate, ETA and a few live figures (loss, ...). On a TTY it
-// redraws one line; otherwise (CI, logs) it prints a line every `everyMs`.
+// A terminal progress bar (Node-only: it writes to a TTY stream), shared by the CLI and the trainers:
+// step/total, rate, ETA and a few live figures (loss, ...). On a TTY it redraws one line; otherwise
+// (CI, logs) it prints a line every `everyMs`.
 
 export interface ProgressOptions {
   readonly label: string;

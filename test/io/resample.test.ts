@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { resize, resizeCoverCenterCrop, resizeShorterCenterCrop, shorterSideSize, type ResampleFilter } from "../../src/data/resample.js";
-import { fromInterleaved, planarImage, toChannels, toInterleaved } from "../../src/data/planar.js";
+import { resize, resizeCoverCenterCrop, resizeShorterCenterCrop, shorterSideSize, type ResampleFilter } from "../../src/io/resample.js";
+import { fromInterleaved, planarImage, toChannels, toInterleaved } from "../../src/io/planar.js";
 import { ConfigError } from "../../src/engine/errors.js";
 
 interface PilCase { image: "rgb" | "gray"; filter: ResampleFilter; box?: [number, number, number, number]; size: [number, number]; out: number[] }
