@@ -155,6 +155,8 @@ export class Generator {
   }
 
   /** Runs the official decoding loop; unset sampling options default to the config's. */
+  async sample(o: SampleOptions & { readonly tokenizer: IdsDecoder }): Promise<GenerationResult & { readonly images: HostTensor }>;
+  async sample(o: SampleOptions): Promise<GenerationResult>;
   async sample(o: SampleOptions): Promise<GenerationResult> {
     const { labels, onStep, signal, tokenizer, clamp } = o;
     const settings = samplingSettings(this.config.sampling, o);
