@@ -5,7 +5,7 @@
 import type { Command } from "../command.js";
 import { intOption, parseCommand } from "../args.js";
 import { IMAGE_TOKENIZER_OPTIONS } from "./tokenize.js";
-import { loadOneImage, oneImage, openTokenizer, OUT_OPTIONS, outPath, stackTiles, writeAtomic } from "./edit-common.js";
+import { loadOneImage, oneImage, openTokenizer, OUT_OPTIONS, outPath, scaleFlag, upscale, stackTiles, writeAtomic } from "./edit-common.js";
 import { makeGrid } from "../../io/image.js";
 import { flipBitPlane, type IdRegion } from "../../models/tokenizer/bit-planes.js";
 import { ConfigError } from "../../engine/errors.js";
@@ -30,13 +30,14 @@ function parseRegion(text: string | undefined): IdRegion | undefined {
 
 export const bits: Command = {
   summary: "Decode an image with one bit plane of its tokens flipped (--all-planes: one tile per plane).",
-  usage: "maskbit bits <image> (--plane k | --all-planes) [--region x,y,w,h] [--tokenizer <ckpt>] [--size px] [--out bits.png] [--force]",
+  usage: "maskbit bits <image> (--plane k | --all-planes) [--region x,y,w,h] [--tokenizer <ckpt>] [--size px] [--out bits.png] [--scale k] [--force]",
   async run(argv) {
     const { values: v, positionals } = parseCommand("bits", argv, OPTIONS);
     const imagePath = oneImage("bits", positionals);
     if ((v.plane === undefined) === !v["all-planes"]) throw new ConfigError({ op: "maskbit bits", expected: "exactly one of --plane k and --all-planes", got: v.plane === undefined ? "neither" : "both" });
     const region = parseRegion(v.region);
     const out = outPath("bits", v, "bits.png");
+    const scale = scaleFlag("bits", v);
     const tok = await openTokenizer("bits", v);
     try {
       const tokenBits = tok.config.tokenSize;
@@ -47,7 +48,7 @@ export const bits: Command = {
       const edited = planes.map((k) => flipBitPlane(ids, k, { region, tokenBits }));
       const tiles = [image, await tok.decode(ids, { clamp: true })];
       for (const e of edited) tiles.push(await tok.decode(e, { clamp: true }));
-      await writeAtomic(out, await makeGrid(stackTiles(tiles), { cols: Math.min(tiles.length, 12) }));
+      await writeAtomic(out, await makeGrid(upscale(stackTiles(tiles), scale), { cols: Math.min(tiles.length, 12) }));
       const where = region ? `tokens x ${region.x}..${region.x + region.width - 1}, y ${region.y}..${region.y + region.height - 1}` : "every token";
       console.log(`wrote ${out}: input, reconstruction, then plane ${planes.join(", ")} flipped (${where}; plane 0 = least significant bit)`);
       return 0;

@@ -12,7 +12,7 @@ import { InDomainClassifier } from "../../eval/classifier.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { ConfigError } from "../../engine/errors.js";
 
-export const OUT_OPTIONS = { out: { type: "string" }, force: { type: "boolean", default: false } } as const;
+export const OUT_OPTIONS = { out: { type: "string" }, force: { type: "boolean", default: false }, scale: { type: "string" } } as const;
 
 export const GENERATE_OPTIONS = {
   ...IMAGE_TOKENIZER_OPTIONS,
@@ -28,7 +28,7 @@ export const GENERATE_OPTIONS = {
   quiet: { type: "boolean", default: false },
 } as const;
 
-export const GENERATE_USAGE = "[--class <id|name>] [-n N] [--seed s] [--steps T] [--guidance s] [--generator <ckpt>] [--tokenizer <ckpt>] [--size px] [--out grid.png] [--force]";
+export const GENERATE_USAGE = "[--class <id|name>] [-n N] [--seed s] [--steps T] [--guidance s] [--generator <ckpt>] [--tokenizer <ckpt>] [--size px] [--out grid.png] [--scale k] [--force]";
 
 /** The --out path (or the default), refused when it exists unless --force. */
 export function outPath(command: string, v: { out?: string; force?: boolean }, fallback: string): string {
@@ -109,6 +109,22 @@ export function stackTiles(tiles: readonly HostTensor[]): HostTensor {
     at += t.size;
   }
   return out;
+}
+
+/** The --scale factor for grid tiles (nearest neighbour; 32-pixel tiles are small on screen). */
+export function scaleFlag(command: string, v: { scale?: string }): number {
+  const k = intOption(command, "scale", v.scale, 1);
+  if (k < 1 || k > 16) throw new ConfigError({ op: `maskbit ${command}`, scope: "--scale", expected: "an integer between 1 and 16", got: String(k) });
+  return k;
+}
+
+/** A [N, C, H, W] batch with every pixel repeated k x k times (nearest-neighbour upscaling). */
+export function upscale(batch: HostTensor, k: number): HostTensor {
+  if (k === 1) return batch;
+  const [n, c, h, w] = batch.shape as [number, number, number, number];
+  const H = h * k, W = w * k, src = batch.data as Float32Array, out = new Float32Array(n * c * H * W);
+  for (let p = 0; p < n * c; p++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[(p * H + y) * W + x] = src[(p * h + Math.floor(y / k)) * w + Math.floor(x / k)]!;
+  return new HostTensor("float32", [n, c, H, W], out);
 }
 
 /** A token mask [1, h, w] as a [1, C, h*s, w*s] image: white where the tokens are regenerated. */

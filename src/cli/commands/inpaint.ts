@@ -5,7 +5,7 @@ import type { Command } from "../command.js";
 import { intOption, parseCommand, required } from "../args.js";
 import { ProgressBar } from "../progress.js";
 import {
-  countFlag, editClass, GENERATE_OPTIONS, GENERATE_USAGE, loadOneImage, maskTile, oneImage, openGenerator, openTokenizer, outPath, samplingFlags, seedFlag,
+  countFlag, editClass, GENERATE_OPTIONS, GENERATE_USAGE, loadOneImage, maskTile, oneImage, openGenerator, openTokenizer, outPath, scaleFlag, upscale, samplingFlags, seedFlag,
   stackTiles, writeAtomic,
 } from "./edit-common.js";
 import { decodeImage8, loadForEval, makeGrid } from "../../io/image.js";
@@ -27,6 +27,7 @@ export const inpaint: Command = {
     const imagePath = oneImage("inpaint", positionals);
     const maskPath = required("inpaint", "mask", v.mask);
     const out = outPath("inpaint", v, "inpaint.png");
+    const scale = scaleFlag("inpaint", v);
     const n = countFlag("inpaint", v, 4);
     const widen = intOption("inpaint", "widen", v.widen, 1);
     // The mask must be drawn on the input itself: compare the files' own sizes, before resizing.
@@ -53,7 +54,7 @@ export const inpaint: Command = {
         onStep: (s) => bar?.update(s.step + 1, { masked: s.numMasked }),
       });
       const grid = stackTiles([image, maskTile(tokenMask, image.shape[1]!, tok.stride), result.images!]);
-      await writeAtomic(out, await makeGrid(grid, { cols: n + 2 }));
+      await writeAtomic(out, await makeGrid(upscale(grid, scale), { cols: n + 2 }));
       const name = gen.classNames?.[cls.id] ?? `class ${cls.id}`;
       const tokens = (tokenMask.data as Uint8Array).reduce((a, b) => a + b, 0);
       console.log(`wrote ${out}: input, mask (${tokens} of ${tokenMask.size} tokens${v.groups ? `, groups ${v.groups}` : ""}), ${n} completions as ${name} (${cls.how}), seed ${seed}`);

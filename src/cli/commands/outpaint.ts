@@ -5,7 +5,7 @@
 import type { Command } from "../command.js";
 import { intOption, parseCommand } from "../args.js";
 import {
-  countFlag, editClass, GENERATE_OPTIONS, GENERATE_USAGE, loadOneImage, oneImage, openGenerator, openTokenizer, outPath, samplingFlags, seedFlag, stackTiles,
+  countFlag, editClass, GENERATE_OPTIONS, GENERATE_USAGE, loadOneImage, oneImage, openGenerator, openTokenizer, outPath, scaleFlag, upscale, samplingFlags, seedFlag, stackTiles,
   writeAtomic,
 } from "./edit-common.js";
 import { makeGrid } from "../../io/image.js";
@@ -34,6 +34,7 @@ export const outpaint: Command = {
     const { values: v, positionals } = parseCommand("outpaint", argv, OPTIONS);
     const imagePath = oneImage("outpaint", positionals);
     const out = outPath("outpaint", v, "outpaint.png");
+    const scale = scaleFlag("outpaint", v);
     const n = countFlag("outpaint", v, 4);
     const pad = { left: intOption("outpaint", "left", v.left, 0), right: intOption("outpaint", "right", v.right, 0), top: intOption("outpaint", "top", v.top, 0), bottom: intOption("outpaint", "bottom", v.bottom, 0) };
     const [tok, gen] = await Promise.all([openTokenizer("outpaint", v), openGenerator("outpaint", v)]);
@@ -49,7 +50,7 @@ export const outpaint: Command = {
       const images = await tok.decode(result.ids, { clamp: true });
       const s = tok.stride, [, , H, W] = images.shape as [number, number, number, number];
       const grid = stackTiles([onCanvas(image, H, W, pad.top * s, pad.left * s), images]);
-      await writeAtomic(out, await makeGrid(grid, { cols: n + 1 }));
+      await writeAtomic(out, await makeGrid(upscale(grid, scale), { cols: n + 1 }));
       const name = gen.classNames?.[cls.id] ?? `class ${cls.id}`;
       console.log(`wrote ${out}: input on a ${W}x${H} canvas, ${n} outpaintings as ${name} (${cls.how}), ${result.windows} windows, seed ${seed}`);
       return 0;

@@ -26,7 +26,7 @@ test("complete: a full mask gives exactly sample()'s ids for the same seed (toke
     const plain = await gen.sample({ labels, seed });
     const full = await gen.complete({ ids: someIds(2), mask: bools(Array(2 * L).fill(1), [2, 4, 4]), labels, seed });
     assert.deepEqual(full.ids.toNumbers(), plain.ids.toNumbers(), `seed ${seed}`);
-    assert.deepEqual(Array.from(full.bits.data), Array.from(plain.bits.data));
+    assert.deepEqual(Array.from(full.bits.data as Float32Array), Array.from(plain.bits.data as Float32Array));
     assert.deepEqual(full.unknownSlots, [2 * L, 2 * L]);
   }
   // Without guidance (a different compiled sampler) too, and with a batch-1 mask used for both rows.
