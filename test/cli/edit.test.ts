@@ -58,6 +58,9 @@ test("bits: one flipped plane, or one tile per plane with --all-planes; bad plan
   assert.notDeepEqual(await pixels(one), await pixels(region));
   assert.equal(await runCli(["bits", image, "--all-planes", "--out", all, "--threads", "1"]), 0);
   assert.deepEqual(await size(all), [12 * 34 + 2, 36]);
+  const scaled = join(dir, "bits-scaled.png");
+  assert.equal(await runCli(["bits", image, "--plane", "9", "--scale", "2", "--out", scaled, "--threads", "1"]), 0);
+  assert.deepEqual(await size(scaled), [3 * 66 + 2, 68]);
   for (const bad of [["--plane", "10"], ["--plane", "1", "--region", "6,0,4,1"], ["--plane", "1", "--region", "1,2"], [], ["--plane", "1", "--all-planes"]]) {
     assert.equal(await runCli(["bits", image, ...bad, "--out", join(dir, "bad-bits.png"), "--threads", "1"]), 1, bad.join(" "));
   }
