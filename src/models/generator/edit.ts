@@ -42,6 +42,9 @@ const OP = "Generator.complete";
 export async function completeTokens(cfg: GeneratorConfig, settings: SamplingDefaults, o: CompleteOptions, samplerFor: SamplerFor): Promise<CompletionResult> {
   const batch = o.labels.length;
   if (batch === 0) throw new FeedError({ op: OP, expected: "at least one label", got: "none" });
+  // Checked here too (not only by the sampler): an empty mask returns before any sampler runs.
+  const badLabel = o.labels.find((y) => !Number.isInteger(y) || y < 0 || y >= cfg.numClasses);
+  if (badLabel !== undefined) throw new FeedError({ op: OP, expected: `integer labels in [0, ${cfg.numClasses})`, got: `label ${badLabel}` });
   const ids = idsRows(cfg, o.ids, batch);
   const initial = initialGroups(cfg, ids, o.mask, batch);
   const m = BigInt(maskId(cfg)), per = seqLen(cfg) * cfg.groups;

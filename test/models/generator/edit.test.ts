@@ -107,6 +107,7 @@ test("complete: bad ids and masks are clear MaskbitErrors", async () => {
   await bad({ ids: HostTensor.i64(Array(L).fill(1024), [1, 4, 4]), mask: ok, labels: [0] }, /ids in \[0, 1024\)/);
   await bad({ ids: someIds(1), mask: ok, labels: [] }, /at least one label/);
   await bad({ ids: someIds(1), mask: ok, labels: [7] }, /labels in \[0, 3\)/);
+  await bad({ ids: someIds(1), mask: bools(Array(L).fill(0), [1, 4, 4]), labels: [3] }, /labels in \[0, 3\)/);
 });
 
 test("outpaint: the canvas grows by whole tokens, the original tokens stay in place, every new token is filled, seeds reproduce", async () => {
