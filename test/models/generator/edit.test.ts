@@ -5,6 +5,11 @@ import { MaskbitError } from "../../../src/engine/errors.js";
 import { Generator } from "../../../src/models/generator/generator.js";
 import { generator10bit, validateGeneratorConfig } from "../../../src/models/generator/config.js";
 import { groupMask, regionTokenMask } from "../../../src/models/generator/token-mask.js";
+import { ParamStore } from "../../../src/engine/params.js";
+import { loadGoldenCase } from "../../../src/io/golden.js";
+import { generatorParamSpecs } from "../../../src/models/generator/transformer.js";
+import { samplerCaseGeneratorConfig } from "../../../src/golden/generator-config.js";
+import { at, goldenDir } from "./helpers.js";
 
 // A tiny random generator: 4x4 grid, 10-bit ids in 2 groups of 5, 3 classes, guidance on.
 const cfg = validateGeneratorConfig({
@@ -33,6 +38,24 @@ test("complete: a full mask gives exactly sample()'s ids for the same seed (toke
   const plain = await gen.sample({ labels: [1, 1], seed: 5, guidanceScale: 0 });
   const full = await gen.complete({ ids: someIds(1), mask: bools(Array(L).fill(1), [1, 4, 4]), labels: [1, 1], seed: 5, guidanceScale: 0 });
   assert.deepEqual(full.ids.toNumbers(), plain.ids.toNumbers());
+});
+
+test("complete: a full mask with the official draws of golden sampler_k10 gives sample()'s ids on its weights", async () => {
+  const golden = loadGoldenCase(goldenDir("sampler_k10"));
+  const gcfg = samplerCaseGeneratorConfig(golden);
+  const g = await Generator.load({ config: gcfg, params: ParamStore.loadStrict(generatorParamSpecs(gcfg), loadGoldenCase(goldenDir("generator_k10")).weights!) });
+  const draws = (name: string, i: number) => at(golden.tensors.get(name)!, i);
+  const random = { kind: "uniforms" as const, at: (i: number) => ({ categorical: draws("uniform_cat", i), gumbel: draws("gumbel_u", i) }) };
+  const labels = golden.tensors.get("labels")!.toNumbers();
+  const l = gcfg.tokenGrid ** 2;
+  try {
+    const plain = await g.sample({ labels, random });
+    const full = await g.complete({ ids: HostTensor.i64(Array(labels.length * l).fill(0), [labels.length, l]), mask: bools(Array(l).fill(1), [1, l]), labels, random });
+    assert.deepEqual(full.ids.toNumbers(), plain.ids.toNumbers());
+    assert.equal(full.seed, undefined);
+  } finally {
+    await g.dispose();
+  }
 });
 
 test("complete: an empty mask returns the input ids unchanged", async () => {
