@@ -16,6 +16,8 @@ import { resolveConfig, resolveModelSource, type ShippedModelName } from "../mod
 import { generatorConfigFromJson, generatorConfigFromOfficial, generatorConfigToJson, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
 import { generatorParamSpecs } from "./transformer.js";
 import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
+import { completeTokens, type CompleteOptions, type CompletionResult } from "./edit.js";
+import { outpaintTokens, type OutpaintOptions, type OutpaintResult } from "./outpaint.js";
 
 /** Metadata key under which a generator safetensors file stores its GeneratorConfig (JSON). */
 export { CONFIG_METADATA_KEY };
@@ -169,6 +171,22 @@ export class Generator {
     const ids = out.ids.reshape([labels.length, this.config.tokenGrid, this.config.tokenGrid]);
     const images = tokenizer ? await tokenizer.decode(ids, { clamp: clamp ?? false }) : undefined;
     return { ids, bits: out.bits, ...(images ? { images } : {}), ...(seed !== undefined ? { seed } : {}), settings };
+  }
+
+  /**
+   * Completes a partially known token grid (inpainting, class-conditional and bit-group edits):
+   * unknown slots of `o.mask` are regenerated for `o.labels`, known ones are never changed; a full
+   * mask gives exactly sample()'s ids for the same seed, an empty one the input ids. See edit.ts.
+   */
+  complete(o: CompleteOptions): Promise<CompletionResult> {
+    const settings = samplingSettings(this.config.sampling, o);
+    validateGeneratorConfig({ ...this.config, sampling: settings });
+    return completeTokens(this.config, settings, o, (batch, guidance, kind) => this.sampler(batch, guidance, kind));
+  }
+
+  /** Extends an id grid by whole tokens on any side, window by window (see outpaint.ts). */
+  outpaint(o: OutpaintOptions): Promise<OutpaintResult> {
+    return outpaintTokens((c) => this.complete(c), this.config.tokenGrid, o);
   }
 
   /** Releases every compiled session; the Generator is unusable afterwards. */

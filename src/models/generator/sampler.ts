@@ -7,7 +7,7 @@
 import { Graph, type Tensor } from "../../engine/graph/tensor.js";
 import { HostTensor, shapeSize } from "../../engine/host-tensor.js";
 import {
-  add, cast, concat, cumSum, div, equal, gather, gatherElements, lessOrEqual, log, minimum, mul, neg, randomUniform, reduceSum, reshape,
+  add, cast, concat, cumSum, div, equal, gatherElements, lessOrEqual, log, minimum, mul, neg, randomUniform, reduceSum, reshape,
   slice, softmax, squeeze, sub, topK, unsqueeze, where,
 } from "../../engine/ops/index.js";
 import { ForwardContext } from "../../engine/nn/index.js";
@@ -62,6 +62,11 @@ export interface SampleRequest {
   readonly onStep?: (step: SamplerStep) => void | Promise<void>;
   /** Checked before every step; aborting rejects with the signal's reason (an AbortError by default). */
   readonly signal?: AbortSignal;
+  /**
+   * Editing: the starting group tokens [B, L, N], the mask id on every unknown slot (default: all
+   * unknown, the official start). The schedule then counts unknown slots only; see Sampler.run.
+   */
+  readonly initial?: HostTensor;
 }
 
 export interface SampleResult {
@@ -99,7 +104,8 @@ export function buildSamplerStep(cfg: GeneratorConfig, o: SamplerOptions): { gra
   const labels = g.input("labels", "int64", [batch]);
   const scalar = (name: string) => g.input(name, "float32", []);
   const [temperature, noiseTemperature, remaining] = ["temperature", "randomizeTemperature", "oneMinusProgress"].map(scalar);
-  const thresholdIndex = g.input("thresholdIndex", "int64", []);
+  // One index per sample: editing runs (SampleRequest.initial) re-mask a different count per row.
+  const thresholdIndex = g.input("thresholdIndex", "int64", [batch]);
   const dropMask = (drops: boolean[]) => g.constant(new HostTensor("bool", [drops.length], Uint8Array.from(drops, Number)));
   const ctx = ForwardContext.inference();
 
@@ -129,7 +135,7 @@ export function buildSamplerStep(cfg: GeneratorConfig, o: SamplerOptions): { gra
   const gumbel = neg(log(neg(log(gumbelU))));
   const scores = add(log(confidence), mul(mul(gumbel, noiseTemperature!), remaining!));
   const [sorted] = topK(reshape(scores, [batch, slots]), slots, -1, false);
-  const threshold = reshape(gather(sorted, thresholdIndex, 1), [batch, 1, 1]);
+  const threshold = reshape(gatherElements(sorted, reshape(thresholdIndex, [batch, 1]), 1), [batch, 1, 1]);
   const next = where(lessOrEqual(scores, threshold), m, predicted);
   const ids = combineGroups(predicted, { groups: n, groupBits: groupBits(cfg) });
   const outputs: Record<string, Tensor> = {
@@ -154,19 +160,32 @@ export class Sampler {
     return new Sampler(await CompiledGraph.create(graph, outputs, o.session), cfg, params, o);
   }
 
+  /**
+   * The decoding loop. Without `req.initial` this is the official loop: every slot starts masked,
+   * k_i = clamp(floor(ratio_i * S), 1, m - 1) with S = L * N slots and m the masked count of sample 0.
+   *
+   * With `req.initial` (editing) each sample b starts with U_b unknown slots and the schedule applies
+   * to those alone: k_i,b = clamp(floor(ratio_i * U_b), 1, m_b - 1), with m_b sample b's own masked
+   * count. Known slots carry +inf confidence, so they are never re-masked and never change. When
+   * k_i,b <= 0 (one unknown slot left, or none at all) nothing is re-masked; the official loop instead
+   * reads the last sorted score there and re-masks every slot, which a row with U_b = S keeps, so a
+   * fully unknown start reproduces the official loop (and sample()) exactly.
+   */
   async run(req: SampleRequest): Promise<SampleResult> {
     const { cfg, options: o } = this;
     const s = req.settings;
     this.checkRequest(req);
-    const steps = s.steps, slots = numSlots(cfg);
+    const steps = s.steps, slots = numSlots(cfg), m = BigInt(maskId(cfg));
     const shape = [o.batch, seqLen(cfg), cfg.groups];
-    let tokens: HostTensor = new HostTensor("int64", shape, new BigInt64Array(shapeSize(shape)).fill(BigInt(maskId(cfg))));
-    let numMasked = slots;
+    let tokens: HostTensor = req.initial ?? new HostTensor("int64", shape, new BigInt64Array(shapeSize(shape)).fill(m));
+    const editing = req.initial !== undefined;
+    const unknown = editing ? countMasked(tokens, o.batch, m) : Array<number>(o.batch).fill(slots);
+    let masked = [...unknown];
     let last: Record<string, HostTensor> | undefined;
     const labels = HostTensor.i64(req.labels);
     for (let i = 0; i < steps; i++) {
       req.signal?.throwIfAborted();
-      const k = numToMask(i, steps, numMasked, slots, s.maskSchedule);
+      const ks = masked.map((mb, b) => numToMask(i, steps, mb, unknown[b]!, s.maskSchedule));
       const cfgScale = guidanceScaleAt(i, steps, s.guidanceScale, s.guidanceAnnealing, s.scalePow);
       const feeds: Record<string, HostTensor> = {
         tokens, labels,
@@ -174,7 +193,7 @@ export class Sampler {
         randomizeTemperature: HostTensor.scalar(s.randomizeTemperature),
         oneMinusProgress: HostTensor.scalar(1 - (i + 1) / steps),
         // The official loop reads sorted[:, k - 1]; with k = 0 (one slot left) that is the last entry.
-        thresholdIndex: HostTensor.scalar(k >= 1 ? k - 1 : slots - 1, "int64"),
+        thresholdIndex: HostTensor.i64(ks.map((k) => (k >= 1 ? k - 1 : slots - 1))),
       };
       if (o.guidance) feeds.cfgScale = HostTensor.scalar(cfgScale);
       if (req.random.kind === "seed") feeds.seed = stepSeed(req.random.seed, i);
@@ -185,12 +204,18 @@ export class Sampler {
       }
       const out = await this.compiled.run(feeds, this.params);
       const trace: StepTrace | undefined = o.trace
-        ? { numMaskedBefore: numMasked, numToMask: k, cfgScale, tokensBefore: tokens, modelLogits: out.modelLogits!, probs: out.probs!, rawSamples: out.raw!, scoresSorted: out.scoresSorted! }
+        ? { numMaskedBefore: masked[0]!, numToMask: ks[0]!, cfgScale, tokensBefore: tokens, modelLogits: out.modelLogits!, probs: out.probs!, rawSamples: out.raw!, scoresSorted: out.scoresSorted! }
         : undefined;
       tokens = out.next!;
-      numMasked = out.numMasked!.at(0);
+      if (editing) {
+        const keep = ks.map((k, b) => k <= 0 && unknown[b]! < slots);
+        if (keep.some(Boolean)) tokens = keepRows(tokens, out.predicted!, keep);
+        masked = countMasked(tokens, o.batch, m);
+      } else {
+        masked = masked.map(() => out.numMasked!.at(0));
+      }
       last = out;
-      await req.onStep?.({ step: i, steps, tokens, predicted: out.predicted!, predictedIds: out.ids!, numMasked, trace });
+      await req.onStep?.({ step: i, steps, tokens, predicted: out.predicted!, predictedIds: out.ids!, numMasked: masked[0]!, trace });
     }
     req.signal?.throwIfAborted();
     // The final prediction is fully filled; the last step's re-masking is discarded.
@@ -216,5 +241,32 @@ export class Sampler {
     if (!Number.isInteger(req.settings.steps) || req.settings.steps < 1) {
       throw new FeedError({ op: "Sampler.run", expected: "steps >= 1", got: `${req.settings.steps}` });
     }
+    const init = req.initial;
+    if (init) {
+      const want = [o.batch, seqLen(cfg), cfg.groups];
+      if (init.dtype !== "int64" || init.shape.join() !== want.join()) {
+        throw new FeedError({ op: "Sampler.run", scope: "initial", expected: `int64 group tokens [${want.join(", ")}]`, got: `${init.dtype}[${init.shape.join(", ")}]` });
+      }
+      const data = init.data as BigInt64Array, top = BigInt(maskId(cfg));
+      const bad = data.findIndex((v) => v < 0n || v > top);
+      if (bad >= 0) throw new FeedError({ op: "Sampler.run", scope: "initial", expected: `group tokens in [0, ${top}] (${top} = unknown)`, got: `${data[bad]} at flat index ${bad}` });
+    }
   }
+}
+
+/** Slots holding the mask id, per sample of group tokens [B, L, N]. */
+function countMasked(tokens: HostTensor, batch: number, m: bigint): number[] {
+  const data = tokens.data as BigInt64Array, per = data.length / batch;
+  return Array.from({ length: batch }, (_, b) => {
+    let n = 0;
+    for (let j = b * per; j < (b + 1) * per; j++) if (data[j] === m) n++;
+    return n;
+  });
+}
+
+/** `next` with the rows marked in `keep` replaced by the same rows of `predicted` (nothing re-masked there). */
+function keepRows(next: HostTensor, predicted: HostTensor, keep: readonly boolean[]): HostTensor {
+  const out = (next.data as BigInt64Array).slice(), src = predicted.data as BigInt64Array, per = out.length / keep.length;
+  keep.forEach((k, b) => k && out.set(src.subarray(b * per, (b + 1) * per), b * per));
+  return new HostTensor("int64", next.shape, out);
 }
