@@ -8,6 +8,7 @@ export * as tokenizerConfig from "./models/tokenizer/config.js";
 export { Generator, type GeneratorSource, type GeneratorLoadOptions, type SampleOptions, type GenerationResult } from "./models/generator/generator.js";
 export * as generatorConfig from "./models/generator/config.js";
 export { SHIPPED_MODELS, type ShippedModelName } from "./models/model-source.js";
+export { exportOnnx, exportTokenizerEncoder, exportTokenizerDecoder, exportGeneratorStep, type OnnxFile, type OnnxExportOptions } from "./models/export-onnx.js";
 export type { CompleteOptions, CompletionResult } from "./models/generator/edit.js";
 export type { OutpaintOptions, OutpaintResult } from "./models/generator/outpaint.js";
 export { groupMask, pixelMaskToTokenMask, regionTokenMask, tokenGridOf, widenMask, type PixelMaskOptions } from "./models/generator/token-mask.js";

@@ -14,6 +14,7 @@ export const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   "eval-tokenizer": async () => (await import("./eval-tokenizer.js")).evalTokenizer,
   "eval-generator": async () => (await import("./eval-generator.js")).evalGenerator,
   "eval-merge": async () => (await import("./eval-merge.js")).evalMerge,
+  "export-onnx": async () => (await import("./export-onnx.js")).exportOnnxCommand,
   inpaint: async () => (await import("./inpaint.js")).inpaint,
   outpaint: async () => (await import("./outpaint.js")).outpaint,
   bits: async () => (await import("./bits.js")).bits,

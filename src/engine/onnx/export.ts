@@ -2,7 +2,8 @@
 // graph inputs and parameters become model inputs (parameters are fed, never baked, so that
 // training can update them), constants become initializers.
 
-import { encodeModel, type ValueInfoProto } from "./proto.js";
+import { encodeModel, type TensorProto, type ValueInfoProto } from "./proto.js";
+import type { HostTensor } from "../host-tensor.js";
 import { Emitter, tensorProto } from "./emitter.js";
 import { onnxDTypeCode, type DType } from "../graph/dtype.js";
 import type { Graph, Node, Shape, Tensor } from "../graph/tensor.js";
@@ -16,6 +17,8 @@ export interface ExportedModel {
   /** Model inputs in order, with where their values come from. */
   readonly inputs: readonly { readonly name: string; readonly kind: "input" | "param"; readonly dtype: DType; readonly shape: Shape }[];
   readonly outputs: readonly { readonly name: string; readonly dtype: DType; readonly shape: Shape }[];
+  /** The external-data file's bytes (in order), when the weights were placed outside the model. */
+  readonly externalData?: readonly Uint8Array[];
 }
 
 function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoProto {
@@ -39,9 +42,25 @@ export function neededNodes(targets: readonly Tensor[]): Node[] {
   return nodes.sort((a, b) => a.id - b.id);
 }
 
-export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: { name?: string } = {}): ExportedModel {
+export interface ExportOptions {
+  readonly name?: string;
+  /**
+   * Bake these parameter values into the file as initializers (a standalone model) instead of
+   * feeding them at every run (what training and maskbit's own sessions do).
+   */
+  readonly embed?: { get(key: string): HostTensor | undefined };
+  /**
+   * With `embed`: above this many parameter bytes (default 1.8 GB, under protobuf's 2 GB limit) the
+   * weights go to ONNX external data, one file named `location` beside the model.
+   */
+  readonly externalData?: { readonly location: string; readonly thresholdBytes?: number };
+  readonly docString?: string;
+}
+
+export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: ExportOptions = {}): ExportedModel {
   const e = new Emitter();
   const names = new Map<number, string>();
+  const embedded: TensorProto[] = [];
   const modelInputs: { name: string; kind: "input" | "param"; dtype: DType; shape: Shape }[] = [];
   const outTensors = Object.values(outputs);
   for (const t of outTensors) {
@@ -59,7 +78,13 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
         break;
       case "param":
         name = t.source.key;
-        modelInputs.push({ name, kind: "param", dtype: t.dtype, shape: t.shape });
+        if (opts.embed) {
+          const value = opts.embed.get(name);
+          if (!value) throw new FeedError({ op: "exportModel", scope: name, expected: "a value for every parameter to embed", got: "none" });
+          embedded.push(tensorProto(name, value));
+        } else {
+          modelInputs.push({ name, kind: "param", dtype: t.dtype, shape: t.shape });
+        }
         break;
       case "constant":
         name = `const_${t.id}`;
@@ -97,17 +122,40 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
 
   // Only the domains some node uses are imported: an unused opset import is an error for strict checkers.
   const domains = new Set(e.nodes.map((n) => n.domain).filter((d) => d !== ""));
+  const external = placeExternalData(embedded, opts);
   const bytes = encodeModel({
     irVersion: IR_VERSION,
     producerName: "maskbit",
+    ...(opts.docString ? { docString: opts.docString } : {}),
     opsetImport: [{ domain: "", version: OPSET }, ...[...domains].sort().map((domain) => ({ domain, version: 1 }))],
     graph: {
       name: opts.name ?? "maskbit",
       node: e.nodes,
-      initializer: e.initializers,
+      initializer: [...e.initializers, ...embedded],
       input: modelInputs.map((i) => valueInfo(i.name, i.dtype, i.shape)),
       output: outInfos.map((o) => valueInfo(o.name, o.dtype, o.shape)),
     },
   });
-  return { bytes, inputs: modelInputs, outputs: outInfos };
+  return { bytes, inputs: modelInputs, outputs: outInfos, ...(external ? { externalData: external } : {}) };
+}
+
+/** Moves embedded weights to one external-data file when they would push the model past protobuf's limit. */
+function placeExternalData(embedded: TensorProto[], opts: ExportOptions): Uint8Array[] | undefined {
+  const total = embedded.reduce((n, t) => n + (t.rawData?.length ?? 0), 0);
+  const ext = opts.externalData;
+  if (!ext || total <= (ext.thresholdBytes ?? 1.8e9)) return undefined;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of embedded) {
+    const data = t.rawData!;
+    // ONNX Runtime maps external data; 64-byte alignment keeps every tensor aligned for any dtype.
+    const pad = (64 - (offset % 64)) % 64;
+    if (pad) chunks.push(new Uint8Array(pad));
+    offset += pad;
+    t.externalData = [{ key: "location", value: ext.location }, { key: "offset", value: String(offset) }, { key: "length", value: String(data.length) }];
+    delete t.rawData;
+    chunks.push(data);
+    offset += data.length;
+  }
+  return chunks;
 }
