@@ -4,29 +4,36 @@
 import { Graph, type Tensor } from "../engine/graph/tensor.js";
 import type { HostTensor } from "../engine/host-tensor.js";
 import { CompiledGraph, type ParamSource, type SessionOptions } from "../engine/runtime/session.js";
+import { LazySession } from "../engine/runtime/session-cache.js";
 
 export type GraphBuilder = (g: Graph) => Readonly<Record<string, Tensor>>;
 
 export class LazyGraph {
-  private compiled: Promise<CompiledGraph> | undefined;
+  private session: LazySession<CompiledGraph>;
 
   constructor(
     private readonly build: GraphBuilder,
     private readonly opts: SessionOptions = {},
-  ) {}
-
-  async run(feeds: Readonly<Record<string, HostTensor>>, params?: ParamSource): Promise<Record<string, HostTensor>> {
-    this.compiled ??= (() => {
-      const g = new Graph();
-      return CompiledGraph.create(g, this.build(g), this.opts);
-    })();
-    return (await this.compiled).run(feeds, params);
+  ) {
+    this.session = this.fresh();
   }
 
+  private fresh(): LazySession<CompiledGraph> {
+    return new LazySession("LazyGraph", () => {
+      const g = new Graph();
+      return CompiledGraph.create(g, this.build(g), this.opts);
+    });
+  }
+
+  async run(feeds: Readonly<Record<string, HostTensor>>, params?: ParamSource): Promise<Record<string, HostTensor>> {
+    return (await this.session.get()).run(feeds, params);
+  }
+
+  /** Releases the session; a later run compiles again. */
   async dispose(): Promise<void> {
-    const c = this.compiled;
-    this.compiled = undefined;
-    if (c) await (await c).dispose();
+    const old = this.session;
+    this.session = this.fresh();
+    await old.dispose();
   }
 }
 

@@ -7,6 +7,7 @@
 import type { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
+import { SessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
@@ -92,8 +93,7 @@ function parseClassNames(file: string, text: string | undefined): string[] | und
 }
 
 export class Generator {
-  private readonly samplers = new Map<string, Promise<Sampler>>();
-  private disposed = false;
+  private readonly samplers = new SessionCache<Sampler>("Generator");
 
   private constructor(
     readonly config: GeneratorConfig,
@@ -191,23 +191,11 @@ export class Generator {
 
   /** Releases every compiled session; the Generator is unusable afterwards. */
   async dispose(): Promise<void> {
-    this.disposed = true;
-    const samplers = [...this.samplers.values()];
-    this.samplers.clear();
-    await Promise.all(samplers.map(async (s) => (await s).dispose()));
+    await this.samplers.dispose();
   }
 
   private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
-    if (this.disposed) throw new FeedError({ op: "Generator", expected: "a live generator", got: "one that was disposed" });
-    const key = `${batch}:${guidance}:${randomness}`;
-    let s = this.samplers.get(key);
-    if (!s) {
-      s = Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session });
-      this.samplers.set(key, s);
-      // A failed compile must not poison the cache.
-      s.catch(() => this.samplers.delete(key));
-    }
-    return s;
+    return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session }));
   }
 }
 

@@ -7,6 +7,7 @@ import { Graph, type Tensor } from "../../engine/graph/tensor.js";
 import type { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session.js";
+import { SessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
@@ -58,8 +59,7 @@ export interface DecodeOptions {
 }
 
 export class Tokenizer {
-  private readonly sessions = new Map<string, Promise<CompiledGraph>>();
-  private disposed = false;
+  private readonly sessions = new SessionCache<CompiledGraph>("Tokenizer");
 
   private constructor(
     readonly config: TokenizerConfig,
@@ -138,23 +138,14 @@ export class Tokenizer {
 
   /** Releases every compiled session; the Tokenizer is unusable afterwards. */
   async dispose(): Promise<void> {
-    this.disposed = true;
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(sessions.map(async (s) => (await s).dispose()));
+    await this.sessions.dispose();
   }
 
   private compiled(key: string, build: (g: Graph) => Record<string, Tensor>): Promise<CompiledGraph> {
-    if (this.disposed) throw new FeedError({ op: "Tokenizer", expected: "a live tokenizer", got: "one that was disposed" });
-    let session = this.sessions.get(key);
-    if (!session) {
+    return this.sessions.get(key, () => {
       const g = new Graph();
-      session = CompiledGraph.create(g, build(g), this.sessionOptions);
-      this.sessions.set(key, session);
-      // A failed compile must not poison the cache.
-      session.catch(() => this.sessions.delete(key));
-    }
-    return session;
+      return CompiledGraph.create(g, build(g), this.sessionOptions);
+    });
   }
 
   private checkImages(op: string, images: HostTensor): number[] {
