@@ -111,7 +111,11 @@ export function applyOverrides(config: ConfigObject, overrides: readonly string[
     if (eq <= 0) throw new ConfigError({ op: "override", expected: "key.path=value", got: JSON.stringify(item) });
     const adding = item.startsWith("+");
     const path = item.slice(adding ? 1 : 0, eq).split(".");
-    const value = parseValue(item.slice(eq + 1), "override", item.slice(0, eq), DEFAULT_YAML_LIMITS);
+    const text = item.slice(eq + 1);
+    if (text.trim() === "") {
+      throw new ConfigError({ op: "override", scope: path.join("."), expected: "a value after =", got: "nothing", hint: "write key=null for null or key=\"\" for an empty string" });
+    }
+    const value = parseValue(text, "override", path.join("."), DEFAULT_YAML_LIMITS);
     let node: ConfigObject = out;
     path.forEach((key, i) => {
       const last = i === path.length - 1;

@@ -126,8 +126,9 @@ function parseHeader(bytes: Uint8Array, dataLength: number, file: string, limits
   }
   if (!isRecord(header)) throw readError(file, "a JSON object header", describe(header));
   const keys = Object.keys(header);
-  if (keys.length > limits.maxTensors + 1) {
-    throw readError(file, `at most maxTensors = ${limits.maxTensors} tensors`, `${keys.length} header entries`, limitHint("maxTensors"));
+  const count = keys.length - (Object.hasOwn(header, METADATA_KEY) ? 1 : 0);
+  if (count > limits.maxTensors) {
+    throw readError(file, `at most maxTensors = ${limits.maxTensors} tensors`, `${count}`, limitHint("maxTensors"));
   }
   const metadata = new Map<string, string>();
   const entries: Entry[] = [];
