@@ -9,6 +9,7 @@
 //
 //   npx tsx bench/conv-backward.ts [--rounds 4] [--reps 5]
 
+import "../src/node/platform.js";
 import { Graph, type Tensor } from "../src/engine/graph/tensor.js";
 import { HostTensor } from "../src/engine/host-tensor.js";
 import { CompiledGraph } from "../src/engine/runtime/session.js";

@@ -9,6 +9,7 @@
 //   npm run bench:engine -- [--reps 10] [--warmup 3] [--rounds 3] [--threads 2]
 //                           [--only conv,transformer,matmul] [--optimization all|basic|disabled] [--no-torch]
 
+import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

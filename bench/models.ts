@@ -14,6 +14,7 @@
 //   npm run bench -- [--only tok10,gen14,fmnist] [--rounds 2] [--no-torch] [--threads 2]
 //                    [--tok-batch 2] [--tok-train-batch 1] [--gen-train-batch 2]
 
+import "../src/node/platform.js";
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";

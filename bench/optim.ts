@@ -10,6 +10,7 @@
 //
 //   npx tsx bench/optim.ts [--batch 2] [--rounds 4] [--reps 5] [--threads 2]
 
+import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { Graph, type Tensor } from "../src/engine/graph/tensor.js";

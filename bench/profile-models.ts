@@ -6,6 +6,7 @@
 //       [--no-profile] [--no-arena] [--no-mem-pattern]   (peak RSS only, with ORT's arena / memory pattern off)
 // (tok-* use the 10-bit tokenizer by default, gen-* the 14-bit generator; --config fmnist the small ones.)
 
+import "../src/node/platform.js";
 import * as ort from "onnxruntime-node";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

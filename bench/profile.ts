@@ -4,6 +4,7 @@
 //   npx tsx bench/profile.ts conv|transformer|step [--fwd] [--threads 2] [--reps 5] [--top 25]
 // "step" is the transformer block (batch 2) as a whole training step: grad + clip + AdamW + EMA.
 
+import "../src/node/platform.js";
 import * as ort from "onnxruntime-node";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,6 +2,7 @@
 // N training images and N test images, both fitted 28 -> 32 like the shipped models (pad or resize).
 //   npx tsx scripts/fd-floor.ts [--count 10000] [--fit pad|resize]
 
+import "../src/node/platform.js";
 import { parseArgs } from "node:util";
 import { loadFashionMnist } from "../src/data/fashion-mnist.js";
 import { subset } from "../src/data/dataset.js";

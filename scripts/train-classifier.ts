@@ -7,6 +7,7 @@
 //   npm run train:classifier -- [--epochs 5] [--batch 128] [--lr 2e-3] [--seed 0] [--threads 2]
 //   npm run train:classifier -- --eval-only     (test accuracy and FD floor of the shipped file)
 
+import "../src/node/platform.js";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";

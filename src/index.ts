@@ -1,17 +1,26 @@
-// maskbit's public API: the two stages of the paper's figure, their configs, and the engine
-// beneath them for those who want to build graphs of their own.
+// maskbit's public API, the same on every platform: the two stages of the paper's figure, their
+// configs, image and model I/O, and the engine beneath them for those who want to build graphs of
+// their own. The platform entry points (node.ts, browser.ts) re-export this after installing
+// their ONNX Runtime and platform services; import "maskbit", not this file.
 
-export { Tokenizer } from "./models/tokenizer/tokenizer.js";
+export { Tokenizer, type TokenizerSource, type TokenizerLoadOptions, type EncodeResult, type DecodeOptions } from "./models/tokenizer/tokenizer.js";
 export * as tokenizerConfig from "./models/tokenizer/config.js";
-export { Generator } from "./models/generator/generator.js";
+export { Generator, type GeneratorSource, type GeneratorLoadOptions, type SampleOptions, type GenerationResult } from "./models/generator/generator.js";
 export * as generatorConfig from "./models/generator/config.js";
+export { SHIPPED_MODELS, type ShippedModelName } from "./models/model-source.js";
 export { HostTensor } from "./engine/host-tensor.js";
 export { Graph, type Tensor } from "./engine/graph/tensor.js";
-export { CompiledGraph, type SessionOptions } from "./engine/runtime/session.js";
+export { CompiledGraph, type SessionOptions, type ExecutionProvider } from "./engine/runtime/session.js";
+export { setOnnxRuntime, onnxRuntimeName, type OnnxRuntime } from "./engine/runtime/backend.js";
 export { grad, valueAndGrad } from "./engine/autodiff/grad.js";
 export { ParamStore } from "./engine/params.js";
 export * as ops from "./engine/ops/index.js";
 export * as nn from "./engine/nn/index.js";
 export * from "./engine/errors.js";
-export { readSafetensors, writeSafetensors } from "./io/safetensors.js";
+export { readSafetensors, encodeSafetensors, writeSafetensors } from "./io/safetensors.js";
 export { readTorchCheckpoint } from "./io/torch-checkpoint.js";
+export { readBytes, type ByteSource, type LoadProgress, type ReadOptions } from "./io/source.js";
+export { setPlatform, platform, type Platform, type FileSystem } from "./io/platform.js";
+export { imageInputToTensor, toPng, toRgba, type ImageInput } from "./io/image-input.js";
+export { decodePng, encodePngRgba } from "./io/png.js";
+export { rgbaToTensor, tensorToRgba, type RgbaImage } from "./io/rgba.js";

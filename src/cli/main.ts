@@ -1,4 +1,5 @@
 // The maskbit command line: dispatch over the table of subcommands in commands/index.ts.
+import "../node/platform.js";
 
 import { MaskbitError } from "../engine/errors.js";
 import { COMMANDS } from "./commands/index.js";

@@ -3,9 +3,9 @@
 // such as `training.max_train_steps=2000`. Typed validation happens once, in each stage's config
 // parser; this module only turns text into values.
 
-import { readFileSync } from "node:fs";
 import { load as loadYamlText } from "js-yaml";
 import { ConfigError } from "../engine/errors.js";
+import { fileSystem } from "../io/platform.js";
 
 export type ConfigValue = string | number | boolean | null | ConfigValue[] | ConfigObject;
 export interface ConfigObject {
@@ -93,9 +93,10 @@ export function parseYaml(text: string, source = "<yaml>", options: YamlOptions 
 export function loadYaml(path: string): ConfigObject {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = new TextDecoder().decode(fileSystem("loadYaml", path).readFile(path));
   } catch (e) {
-    throw new ConfigError({ op: "loadYaml", scope: path, expected: "a readable YAML file", got: (e as NodeJS.ErrnoException).code ?? String(e) });
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError({ op: "loadYaml", scope: path, expected: "a readable YAML file", got: (e as { code?: string }).code ?? String(e) });
   }
   return parseYaml(text, path);
 }

@@ -1,12 +1,14 @@
-// Reading a model file for inference: a .safetensors whose config travels as JSON in
-// __metadata__["config"], or a torch.save checkpoint (which carries none, so the caller supplies
-// it). Tokenizer.load and Generator.load share this; each says how to parse its config and which
-// differences between the stored and a given config are allowed.
+// Reading a model file for inference from any byte source (path, URL, Response, Blob, bytes): a
+// .safetensors whose config travels as JSON in __metadata__["config"], or a torch.save checkpoint
+// (which carries none, so the caller supplies it). The format is recognised from the bytes, not
+// the name. Tokenizer.load and Generator.load share this; each says how to parse its config and
+// which differences between the stored and a given config are allowed.
 
 import type { HostTensor } from "../engine/host-tensor.js";
 import { CheckpointError, ConfigError } from "../engine/errors.js";
 import { readSafetensors } from "./safetensors.js";
 import { readTorchCheckpoint } from "./torch-checkpoint.js";
+import { describeSource, readBytes, type ByteSource, type ReadOptions } from "./source.js";
 
 /** Metadata key of the model config (JSON) in maskbit's model files. */
 export const CONFIG_METADATA_KEY = "config";
@@ -26,20 +28,28 @@ export interface ModelFile<C> {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-export function readModelFile<C>(path: string, given: C | undefined, codec: ModelConfigCodec<C>): ModelFile<C> {
-  if (!path.endsWith(".safetensors")) {
+const isZip = (b: Uint8Array) => b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+
+export async function readModelFile<C>(source: ByteSource, given: C | undefined, codec: ModelConfigCodec<C>, o: ReadOptions = {}): Promise<ModelFile<C>> {
+  const name = describeSource(source);
+  const bytes = await readBytes(source, o);
+  return decodeModelFile(bytes, name, given, codec);
+}
+
+export function decodeModelFile<C>(bytes: Uint8Array, name: string, given: C | undefined, codec: ModelConfigCodec<C>): ModelFile<C> {
+  if (isZip(bytes)) {
     if (!given) {
-      throw new ConfigError({ op: codec.op, scope: path, expected: "opts.config (a config object or the official YAML path)", got: "nothing", hint: "torch.save checkpoints carry no config" });
+      throw new ConfigError({ op: codec.op, scope: name, expected: "opts.config (a config object, the official YAML path or its text)", got: "nothing", hint: "torch.save checkpoints carry no config" });
     }
-    return { config: given, state: readTorchCheckpoint(path), metadata: {} };
+    return { config: given, state: readTorchCheckpoint(bytes, name), metadata: {} };
   }
-  const file = readSafetensors(path);
+  const file = readSafetensors(bytes, name);
   const stored = file.metadata[CONFIG_METADATA_KEY];
-  const fromFile = stored === undefined ? undefined : codec.fromJson(stored, `${path}:__metadata__.${CONFIG_METADATA_KEY}`);
+  const fromFile = stored === undefined ? undefined : codec.fromJson(stored, `${name}:__metadata__.${CONFIG_METADATA_KEY}`);
   if (fromFile && given && !codec.compatible(fromFile, given)) {
-    throw new CheckpointError({ op: codec.op, scope: path, expected: `the config stored in the file ${stored}`, got: codec.toJson(given), hint: "omit opts.config to use the file's own" });
+    throw new CheckpointError({ op: codec.op, scope: name, expected: `the config stored in the file ${stored}`, got: codec.toJson(given), hint: "omit opts.config to use the file's own" });
   }
   const config = given ?? fromFile;
-  if (!config) throw new ConfigError({ op: codec.op, scope: path, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
+  if (!config) throw new ConfigError({ op: codec.op, scope: name, expected: `a "${CONFIG_METADATA_KEY}" metadata entry or opts.config`, got: "neither" });
   return { config, state: file.tensors, metadata: file.metadata };
 }

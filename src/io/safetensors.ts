@@ -1,17 +1,15 @@
 // The safetensors format: u64 little-endian header length N, N bytes of JSON header
 // ({key: {dtype, shape, data_offsets}}, optional "__metadata__"), then the raw little-endian data.
 // From bytes, a tensor whose data sits at an offset aligned for its dtype is a typed-array view of
-// those bytes (no copy: it shares memory with the caller's buffer); only misaligned ones (common
-// once a U8 tensor precedes an F32 one) are copied. From a path, each tensor is read straight into
-// its own array, so the file is never held twice either way. Every size in the header is checked
-// against limits and against the bytes present before anything is allocated.
+// those bytes (no copy: it shares memory with the caller's buffer, or the file read once from a
+// path); only misaligned ones (common once a U8 tensor precedes an F32 one) are copied. Every size
+// in the header is checked against limits and against the bytes present before anything is
+// allocated.
 
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { basename, dirname, join } from "node:path";
 import { HostTensor, shapeSize } from "../engine/host-tensor.js";
 import { allocHostArray, type DType } from "../engine/graph/dtype.js";
-import { CheckpointError, fmtShape } from "../engine/errors.js";
+import { CheckpointError, ConfigError, fmtShape } from "../engine/errors.js";
+import { fileSystem } from "./platform.js";
 import { bytesPerElement, hostArrayOf } from "./typed-view.js";
 
 export interface Safetensors {
@@ -61,36 +59,20 @@ const readError = (scope: string, expected: string, got: string, hint?: string):
  */
 export function readSafetensors(source: string | Uint8Array, name = "<bytes>", options: SafetensorsReadOptions = {}): Safetensors {
   const limits: SafetensorsLimits = { ...DEFAULT_SAFETENSORS_LIMITS, ...options.limits };
-  if (typeof source !== "string") {
-    const prefix = (dst: Uint8Array, pos: number) => dst.set(source.subarray(pos, pos + dst.length));
-    return decode(source.length, prefix, (dtype, begin, end) => hostArrayOf(dtype, source.subarray(begin, end)), name, limits);
-  }
-  let fd: number;
+  if (typeof source !== "string") return decodeBytes(source, name, limits);
+  let bytes: Uint8Array;
   try {
-    fd = openSync(source, "r");
+    bytes = fileSystem("readSafetensors", source).readFile(source);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw readError(source, "a readable safetensors file", errorText(e));
   }
-  try {
-    // Reading tensor by tensor straight into aligned arrays avoids holding the whole file twice.
-    const prefix = (dst: Uint8Array, pos: number) => readFully(fd, dst, pos, source);
-    const tensor = (dtype: DType, begin: number, end: number) => {
-      const data = allocHostArray(dtype, (end - begin) / bytesPerElement(dtype));
-      prefix(new Uint8Array(data.buffer), begin);
-      return { data };
-    };
-    return decode(fstatSync(fd).size, prefix, tensor, source, limits);
-  } finally {
-    closeSync(fd);
-  }
+  return decodeBytes(bytes, source, limits);
 }
 
-function readFully(fd: number, dst: Uint8Array, position: number, file: string): void {
-  for (let done = 0; done < dst.length;) {
-    const n = readSync(fd, dst, done, Math.min(dst.length - done, 1 << 30), position + done);
-    if (n === 0) throw readError(file, `${dst.length} bytes at offset ${position}`, `end of file after ${done}`, "file changed while reading?");
-    done += n;
-  }
+function decodeBytes(bytes: Uint8Array, file: string, limits: SafetensorsLimits): Safetensors {
+  const prefix = (dst: Uint8Array, pos: number) => dst.set(bytes.subarray(pos, pos + dst.length));
+  return decode(bytes.length, prefix, (dtype, begin, end) => hostArrayOf(dtype, bytes.subarray(begin, end)), file, limits);
 }
 
 function decode(size: number, prefix: (dst: Uint8Array, pos: number) => void, readAt: ReadAt, file: string, limits: SafetensorsLimits): Safetensors {
@@ -210,21 +192,10 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor>, meta
 /** Writes to a temporary file in the target directory and renames it, so readers never see a partial file. */
 export function writeSafetensors(path: string, tensors: ReadonlyMap<string, HostTensor>, metadata: Record<string, string> = {}): void {
   const { header, parts } = layout(tensors, metadata, "writeSafetensors");
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  let fd = -1;
   try {
-    fd = openSync(tmp, "wx");
-    for (const chunk of [header, ...parts]) {
-      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
+    fileSystem("writeSafetensors", path).writeFileAtomic(path, [header, ...parts]);
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e instanceof CheckpointError ? e : new CheckpointError({ op: "writeSafetensors", scope: path, expected: "a writable file", got: errorText(e) });
+    throw e instanceof CheckpointError || e instanceof ConfigError ? e : new CheckpointError({ op: "writeSafetensors", scope: path, expected: "a writable file", got: errorText(e) });
   }
 }
 

@@ -9,12 +9,12 @@
 // bytes the caller passed in. Copies are made only for deflated members, 16-bit floats (widened),
 // big-endian files, misaligned members and strided views, and their total is bounded.
 
-import { readFileSync } from "node:fs";
 import { HostTensor, shapeSize } from "../engine/host-tensor.js";
 import { allocHostArray, type DType, type HostArray } from "../engine/graph/dtype.js";
 import { CheckpointError, fmtShape } from "../engine/errors.js";
 import { DEFAULT_PICKLE_LIMITS, PyCallable, PyDict, PyTuple, describeValue, unpickle, type PickleLimits, type PyValue } from "./pickle.js";
 import { errorText } from "./safetensors.js";
+import { fileSystem } from "./platform.js";
 import { DEFAULT_ZIP_LIMITS, ZipArchive, type ZipLimits } from "./zip.js";
 import { hostArrayOf } from "./typed-view.js";
 
@@ -88,7 +88,7 @@ export function readTorchCheckpoint(source: string | Uint8Array, name = "<bytes>
   const file = typeof source === "string" ? source : name;
   let bytes: Uint8Array;
   try {
-    bytes = typeof source === "string" ? readFileSync(source) : source;
+    bytes = typeof source === "string" ? fileSystem(OP, source).readFile(source) : source;
   } catch (e) {
     throw fail(file, "a readable checkpoint file", errorText(e));
   }

@@ -12,6 +12,7 @@ import { encodeSafetensors, readSafetensors } from "../../src/io/safetensors.js"
 import { readTorchCheckpoint } from "../../src/io/torch-checkpoint.js";
 import { unpickle, type PyValue } from "../../src/io/pickle.js";
 import { decodeImage8 } from "../../src/io/image.js";
+import { decodePng } from "../../src/io/png.js";
 import { encodeIdx, parseIdx } from "../../src/data/idx.js";
 import { applyOverrides, parseYaml } from "../../src/config/yaml.js";
 import { stateDictPickle, torchZip, type FakeTensor } from "./pickle-bytes.js";
@@ -233,6 +234,9 @@ export async function imageProperties(): Promise<Record<string, fc.IAsyncPropert
     "image: mutated PNG": fc.asyncProperty(mutated(png!), decode),
     "image: mutated JPEG": fc.asyncProperty(mutated(jpeg!), decode),
     "image: mutated WebP": fc.asyncProperty(mutated(webp!), decode),
+    "png (platform-free decoder): mutated PNG": fc.asyncProperty(mutated(png!), async (b) => settles(() => decodePng(b, "fuzz.png", 1 << 16))),
+    "png (platform-free decoder): declaring any size": fc.asyncProperty(fc.oneof(fc.nat({ max: 64 }), fc.constantFrom(16000, 2 ** 31 - 1, 2 ** 32 - 1)), fc.oneof(fc.nat({ max: 64 }), fc.constantFrom(16000, 2 ** 31 - 1)),
+      fc.uint8Array({ maxLength: 64 }), async (w, h, rows) => settles(() => decodePng(pngDeclaring(w, h, deflateSync(rows)), "fuzz.png", 1 << 16))),
     "image: PNG declaring any size": fc.asyncProperty(fc.oneof(fc.nat({ max: 64 }), fc.constantFrom(16000, 2 ** 31 - 1, 2 ** 32 - 1)), fc.oneof(fc.nat({ max: 64 }), fc.constantFrom(16000, 2 ** 31 - 1)),
       fc.uint8Array({ maxLength: 64 }), (w, h, rows) => decode(pngDeclaring(w, h, deflateSync(rows)))),
   };

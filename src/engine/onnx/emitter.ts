@@ -1,7 +1,7 @@
 // Collects ONNX nodes and initializers while a graph is exported. Ops call `node` with the ONNX
 // op type; nowhere else in maskbit do ONNX op type strings appear.
 
-import { onnx, type IAttributeProto, type INodeProto, type ITensorProto } from "./proto.js";
+import { AttributeType as AT, type AttributeProto, type NodeProto, type TensorProto } from "./proto.js";
 import { onnxDTypeCode, type DType } from "../graph/dtype.js";
 import { HostTensor } from "../host-tensor.js";
 
@@ -22,9 +22,7 @@ export const attr = {
   tensor: (value: HostTensor): Attr => ({ kind: "tensor", value }),
 };
 
-const AT = onnx.AttributeProto.AttributeType;
-
-function encodeAttr(name: string, a: Attr): IAttributeProto {
+function encodeAttr(name: string, a: Attr): AttributeProto {
   switch (a.kind) {
     case "int": return { name, type: AT.INT, i: a.value };
     case "float": return { name, type: AT.FLOAT, f: a.value };
@@ -35,7 +33,7 @@ function encodeAttr(name: string, a: Attr): IAttributeProto {
   }
 }
 
-export function tensorProto(name: string, t: HostTensor): ITensorProto {
+export function tensorProto(name: string, t: HostTensor): TensorProto {
   const d = t.data;
   return {
     name,
@@ -46,8 +44,8 @@ export function tensorProto(name: string, t: HostTensor): ITensorProto {
 }
 
 export class Emitter {
-  readonly nodes: INodeProto[] = [];
-  readonly initializers: ITensorProto[] = [];
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
   private counter = 0;
   private readonly i64Cache = new Map<string, string>();
 

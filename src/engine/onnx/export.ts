@@ -2,7 +2,7 @@
 // graph inputs and parameters become model inputs (parameters are fed, never baked, so that
 // training can update them), constants become initializers.
 
-import { onnx, type IValueInfoProto } from "./proto.js";
+import { encodeModel, type ValueInfoProto } from "./proto.js";
 import { Emitter, tensorProto } from "./emitter.js";
 import { onnxDTypeCode, type DType } from "../graph/dtype.js";
 import type { Graph, Node, Shape, Tensor } from "../graph/tensor.js";
@@ -18,11 +18,8 @@ export interface ExportedModel {
   readonly outputs: readonly { readonly name: string; readonly dtype: DType; readonly shape: Shape }[];
 }
 
-function valueInfo(name: string, dtype: DType, shape: Shape): IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: onnxDTypeCode[dtype], shape: { dim: shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) } } },
-  };
+function valueInfo(name: string, dtype: DType, shape: Shape): ValueInfoProto {
+  return { name, elemType: onnxDTypeCode[dtype], shape };
 }
 
 /** Nodes needed for `targets`, in topological (creation) order. */
@@ -98,10 +95,12 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
     return { name: key, dtype: t.dtype, shape: t.shape };
   });
 
-  const model = onnx.ModelProto.create({
+  // Only the domains some node uses are imported: an unused opset import is an error for strict checkers.
+  const domains = new Set(e.nodes.map((n) => n.domain).filter((d) => d !== ""));
+  const bytes = encodeModel({
     irVersion: IR_VERSION,
     producerName: "maskbit",
-    opsetImport: [{ domain: "", version: OPSET }, { domain: "com.microsoft", version: 1 }],
+    opsetImport: [{ domain: "", version: OPSET }, ...[...domains].sort().map((domain) => ({ domain, version: 1 }))],
     graph: {
       name: opts.name ?? "maskbit",
       node: e.nodes,
@@ -110,5 +109,5 @@ export function exportModel(graph: Graph, outputs: Readonly<Record<string, Tenso
       output: outInfos.map((o) => valueInfo(o.name, o.dtype, o.shape)),
     },
   });
-  return { bytes: onnx.ModelProto.encode(model).finish(), inputs: modelInputs, outputs: outInfos };
+  return { bytes, inputs: modelInputs, outputs: outInfos };
 }

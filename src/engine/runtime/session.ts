@@ -1,14 +1,16 @@
 // A compiled graph: exported once to ONNX, loaded once into an ONNX Runtime session, run many
 // times with fresh feeds. Parameters are looked up by key in a ParamStore at each run.
 
-import * as ort from "onnxruntime-node";
+import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
+import { onnxRuntime, onnxRuntimeName } from "./backend.js";
 import type { Graph, Shape, Tensor } from "../graph/tensor.js";
 import type { DType, HostArray } from "../graph/dtype.js";
 import { exportModel, type ExportedModel } from "../onnx/export.js";
 import { HostTensor } from "../host-tensor.js";
 import { FeedError, fmtShape } from "../errors.js";
 
-export type ExecutionProvider = "cpu" | "cuda" | "webgpu";
+/** "cpu" (onnxruntime-node), "wasm" / "webgpu" (onnxruntime-web), "cuda" (onnxruntime-node on Linux x64 with CUDA). */
+export type ExecutionProvider = "cpu" | "wasm" | "cuda" | "webgpu";
 
 export interface SessionOptions {
   /** Intra-op threads (default: ONNX Runtime's choice, all cores). */
@@ -31,16 +33,16 @@ export interface ParamSource {
 
 export class CompiledGraph {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceSession,
     readonly model: ExportedModel,
   ) {}
 
   static async create(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: SessionOptions = {}): Promise<CompiledGraph> {
     const model = exportModel(graph, outputs);
-    const session = await ort.InferenceSession.create(model.bytes, {
+    const session = await onnxRuntime().InferenceSession.create(model.bytes, {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
-      executionProviders: [opts.executionProvider ?? "cpu"],
+      executionProviders: [opts.executionProvider ?? defaultProvider()],
       graphOptimizationLevel: opts.optimization ?? "all",
       enableCpuMemArena: opts.memoryArena ?? true,
     });
@@ -61,7 +63,7 @@ export class CompiledGraph {
     params?: ParamSource,
     into?: Readonly<Record<string, HostTensor>>,
   ): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const ortFeeds: Record<string, OrtTensor> = {};
     const symbols = new Map<string, number>();
     for (const spec of this.model.inputs) {
       const value = spec.kind === "input" ? feeds[spec.name] : params?.get(spec.name);
@@ -77,7 +79,7 @@ export class CompiledGraph {
         throw new FeedError({ op: "CompiledGraph.run", expected: `one of the inputs [${this.model.inputs.filter((i) => i.kind === "input").map((i) => i.name).join(", ")}]`, got: `unknown feed "${name}"` });
       }
     }
-    let fetches: Record<string, ort.Tensor | null> | undefined;
+    let fetches: Record<string, OrtTensor | null> | undefined;
     if (into) {
       fetches = {};
       for (const o of this.model.outputs) fetches[o.name] = into[o.name] ? toOrt(into[o.name]!) : null;
@@ -113,10 +115,15 @@ function checkFeed(name: string, dtype: DType, shape: Shape, value: HostTensor, 
   });
 }
 
-function toOrt(t: HostTensor): ort.Tensor {
-  return new ort.Tensor(t.dtype === "bool" ? "bool" : t.dtype, t.data as never, [...t.shape]);
+/** onnxruntime-web names its CPU backend "wasm"; onnxruntime-node "cpu". */
+function defaultProvider(): ExecutionProvider {
+  return onnxRuntimeName() === "onnxruntime-web" ? "wasm" : "cpu";
 }
 
-function fromOrt(t: ort.Tensor, dtype: DType): HostTensor {
+function toOrt(t: HostTensor): OrtTensor {
+  return new (onnxRuntime().Tensor)(t.dtype === "bool" ? "bool" : t.dtype, t.data as never, [...t.shape]);
+}
+
+function fromOrt(t: OrtTensor, dtype: DType): HostTensor {
   return new HostTensor(dtype, t.dims.map(Number), t.data as HostArray);
 }

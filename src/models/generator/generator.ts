@@ -11,7 +11,9 @@ import { ConfigError, FeedError } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
 import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
-import { generatorConfigFromJson, generatorConfigToJson, loadGeneratorConfig, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
+import type { ByteSource, LoadProgress } from "../../io/source.js";
+import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
+import { generatorConfigFromJson, generatorConfigFromOfficial, generatorConfigToJson, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
 import { generatorParamSpecs } from "./transformer.js";
 import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
 
@@ -19,14 +21,25 @@ import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
 export { CONFIG_METADATA_KEY };
 
 export type GeneratorSource =
-  /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
-  | string
+  /** A shipped model by name. */
+  | ShippedModelName
+  /**
+   * A safetensors file (config from its metadata unless given) or a torch.save checkpoint (config
+   * required), as a path (Node), URL, Response, Blob, ArrayBuffer or Uint8Array.
+   */
+  | ByteSource
   | { readonly config: GeneratorConfig; readonly params: ReadonlyMap<string, HostTensor> | ParamStore; readonly classNames?: readonly string[] };
 
 export interface GeneratorLoadOptions {
-  /** A config, or the path of an official generator YAML; required for checkpoints without metadata. */
-  readonly config?: GeneratorConfig | string;
+  /**
+   * A config object, the official generator YAML as text (any string with a line break), or its
+   * path / URL; required for checkpoints without metadata.
+   */
+  readonly config?: GeneratorConfig | string | URL;
   readonly session?: SessionOptions;
+  /** Called as the model's bytes arrive. */
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly signal?: AbortSignal;
 }
 
 /** What sample() needs from a tokenizer (models/tokenizer's Tokenizer fits): ids [B, L] -> images. */
@@ -86,22 +99,24 @@ export class Generator {
   ) {}
 
   static async load(source: GeneratorSource, opts: GeneratorLoadOptions = {}): Promise<Generator> {
-    const given = typeof opts.config === "string" ? loadGeneratorConfig(opts.config) : opts.config;
+    const read = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const given = await resolveConfig(opts.config, generatorConfigFromOfficial, read);
     let config: GeneratorConfig;
     let state: ReadonlyMap<string, HostTensor>;
     let what: string;
     let classNames: readonly string[] | undefined;
-    if (typeof source !== "string") {
+    if (isParamsSource(source)) {
       if (given) throw new ConfigError({ op: "Generator.load", expected: "the config once (in the source object)", got: "also opts.config" });
       config = source.config;
       state = source.params instanceof ParamStore ? source.params.values : source.params;
       classNames = source.classNames;
       what = "params";
     } else {
-      const file = readModelFile(source, given, GENERATOR_CODEC);
+      const bytes = resolveModelSource(source, "generator");
+      what = String(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? "<bytes>" : bytes);
+      const file = await readModelFile(bytes, given, GENERATOR_CODEC, read);
       ({ config, state } = file);
-      classNames = parseClassNames(source, file.metadata[CLASS_NAMES_METADATA_KEY]);
-      what = source;
+      classNames = parseClassNames(what, file.metadata[CLASS_NAMES_METADATA_KEY]);
     }
     validateGeneratorConfig(config);
     const params = ParamStore.loadStrict(generatorParamSpecs(config), renameLegacyGeneratorKeys(state), what);
@@ -170,6 +185,10 @@ export class Generator {
     }
     return s;
   }
+}
+
+function isParamsSource(s: GeneratorSource): s is Extract<GeneratorSource, { readonly params: unknown }> {
+  return typeof s === "object" && !(s instanceof Uint8Array) && !(s instanceof ArrayBuffer) && !(s instanceof URL) && "params" in s && "config" in s;
 }
 
 /** The config's sampling defaults with every setting the caller gave replacing its default. */

@@ -174,7 +174,12 @@ export function parseTokenizerConfig(section: ConfigObject, path = "model.vq_mod
 
 /** Reads `model.vq_model` from an official tokenizer YAML file. */
 export function loadTokenizerConfig(yamlPath: string): TokenizerConfig {
-  return parseTokenizerConfig(field.section(field.section(loadYaml(yamlPath), "model", ""), "vq_model", "model"), `${yamlPath}:model.vq_model`);
+  return tokenizerConfigFromYaml(loadYaml(yamlPath), yamlPath);
+}
+
+/** The tokenizer config of a parsed official YAML recipe (its model.vq_model section). */
+export function tokenizerConfigFromYaml(recipe: ConfigObject, where = "<yaml>"): TokenizerConfig {
+  return parseTokenizerConfig(field.section(field.section(recipe, "model", ""), "vq_model", "model"), `${where}:model.vq_model`);
 }
 
 /** The official `vq_model` section for a config (what checkpoints record in their metadata). */

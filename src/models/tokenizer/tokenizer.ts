@@ -10,8 +10,11 @@ import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session
 import { ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
+import type { ByteSource, LoadProgress } from "../../io/source.js";
+import { imageInputToTensor, type ImageInput } from "../../io/image-input.js";
+import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
 import {
-  codebookSize, latentStride, loadTokenizerConfig, toOfficialSection, tokenizerConfigFromJson, validateTokenizerConfig, type TokenizerConfig,
+  codebookSize, latentStride, toOfficialSection, tokenizerConfigFromJson, tokenizerConfigFromYaml, validateTokenizerConfig, type TokenizerConfig,
 } from "./config.js";
 import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
 
@@ -19,14 +22,25 @@ import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
 export { CONFIG_METADATA_KEY };
 
 export type TokenizerSource =
-  /** `.safetensors` (config from metadata unless given) or a torch.save checkpoint (config required). */
-  | string
+  /** A shipped model by name. */
+  | ShippedModelName
+  /**
+   * A safetensors file (config from its metadata unless given) or a torch.save checkpoint (config
+   * required), as a path (Node), URL, Response, Blob, ArrayBuffer or Uint8Array.
+   */
+  | ByteSource
   | { readonly config: TokenizerConfig; readonly params: ReadonlyMap<string, HostTensor> | ParamStore };
 
 export interface TokenizerLoadOptions {
-  /** A config, or the path of an official tokenizer YAML; required for checkpoints without metadata. */
-  readonly config?: TokenizerConfig | string;
+  /**
+   * A config object, the official tokenizer YAML as text (any string with a line break), or its
+   * path / URL; required for checkpoints without metadata.
+   */
+  readonly config?: TokenizerConfig | string | URL;
   readonly session?: SessionOptions;
+  /** Called as the model's bytes arrive. */
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly signal?: AbortSignal;
 }
 
 export interface EncodeResult {
@@ -54,18 +68,20 @@ export class Tokenizer {
   ) {}
 
   static async load(source: TokenizerSource, opts: TokenizerLoadOptions = {}): Promise<Tokenizer> {
-    const given = typeof opts.config === "string" ? loadTokenizerConfig(opts.config) : opts.config;
+    const read = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const given = await resolveConfig(opts.config, tokenizerConfigFromYaml, read);
     let config: TokenizerConfig;
     let state: ReadonlyMap<string, HostTensor>;
     let what: string;
-    if (typeof source !== "string") {
+    if (isParamsSource(source)) {
       if (given) throw new ConfigError({ op: "Tokenizer.load", expected: "the config once (in the source object)", got: "also opts.config" });
       config = source.config;
       state = source.params instanceof ParamStore ? source.params.values : source.params;
       what = "params";
     } else {
-      ({ config, state } = readModelFile(source, given, TOKENIZER_CODEC));
-      what = source;
+      const bytes = resolveModelSource(source, "tokenizer");
+      ({ config, state } = await readModelFile(bytes, given, TOKENIZER_CODEC, read));
+      what = String(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? "<bytes>" : bytes);
     }
     validateTokenizerConfig(config);
     return new Tokenizer(config, ParamStore.loadStrict(tokenizerParamSpecs(config), state, what), opts.session ?? {});
@@ -87,8 +103,13 @@ export class Tokenizer {
     writeSafetensors(path, ordered, { [CONFIG_METADATA_KEY]: JSON.stringify(toOfficialSection(this.config)) });
   }
 
-  /** images [B, C, H, W] float32 in [0, 1] -> ids [B, H/s, W/s] (s = 2^(numResolutions-1), rounded up). */
-  async encode(images: HostTensor): Promise<EncodeResult> {
+  /**
+   * images -> ids [B, H/s, W/s] (s = 2^(numResolutions-1), rounded up). Images are a float32
+   * [B, C, H, W] tensor in [0, 1], RGBA pixels (ImageData), or encoded image bytes (PNG anywhere,
+   * JPEG and others in Node), one or a list.
+   */
+  async encode(input: ImageInput): Promise<EncodeResult> {
+    const images = await imageInputToTensor(input, this.config.numChannels === 1 ? 1 : 3);
     const [b, , h, w] = this.checkImages("encode", images);
     const run = await this.compiled(`encode:${b}x${h}x${w}`, (g) => buildEncode(g.input("images", "float32", images.shape), this.config));
     const { ids, latent } = await run.run({ images }, this.params);
@@ -164,6 +185,10 @@ export class Tokenizer {
     }
     return grid;
   }
+}
+
+function isParamsSource(s: TokenizerSource): s is Extract<TokenizerSource, { readonly params: unknown }> {
+  return typeof s === "object" && !(s instanceof Uint8Array) && !(s instanceof ArrayBuffer) && !(s instanceof URL) && "params" in s && "config" in s;
 }
 
 const TOKENIZER_CODEC: ModelConfigCodec<TokenizerConfig> = {

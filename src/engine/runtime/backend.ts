@@ -1,0 +1,38 @@
+// Which ONNX Runtime runs the graphs. The engine is written against onnxruntime-common's API,
+// which onnxruntime-node (native, Node) and onnxruntime-web (wasm / WebGPU, browsers and Web
+// Workers) both implement; the platform entry point (src/node.ts, src/browser.ts) installs one.
+// Keeping the choice out of the engine is what lets one model definition run everywhere.
+
+import type { InferenceSession, Tensor } from "onnxruntime-common";
+import { ConfigError } from "../errors.js";
+
+/** The part of an onnxruntime-node / onnxruntime-web module the engine uses. */
+export interface OnnxRuntime {
+  readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  readonly Tensor: new (type: Tensor.Type, data: Tensor.DataType, dims?: readonly number[]) => Tensor;
+}
+
+let installed: OnnxRuntime | undefined;
+let installedName = "";
+
+/** Installs the runtime every CompiledGraph uses from now on (the entry points do this on import). */
+export function setOnnxRuntime(ort: OnnxRuntime, name = "custom"): void {
+  installed = ort;
+  installedName = name;
+}
+
+/** The installed runtime; a clear error when none is (a core module imported without an entry point). */
+export function onnxRuntime(): OnnxRuntime {
+  if (!installed) {
+    throw new ConfigError({
+      op: "onnxRuntime", expected: "an ONNX Runtime installed by the entry point", got: "none",
+      hint: 'import "maskbit" (Node: onnxruntime-node, browsers: onnxruntime-web), or call setOnnxRuntime(ort) with either module',
+    });
+  }
+  return installed;
+}
+
+/** "onnxruntime-node", "onnxruntime-web" or "custom": which runtime is installed. */
+export function onnxRuntimeName(): string {
+  return installedName;
+}

@@ -1,0 +1,113 @@
+// Bytes from wherever a model or config comes from: a path (where the platform has a file
+// system), a URL (fetched), a fetch Response, a Blob/File, an ArrayBuffer or a Uint8Array. The
+// progress callback sees bytes as they arrive, so a page can draw a bar while a model downloads.
+
+import { CheckpointError } from "../engine/errors.js";
+import { fileSystem } from "./platform.js";
+
+export type ByteSource = string | URL | Response | Blob | ArrayBuffer | Uint8Array;
+
+export interface LoadProgress {
+  /** "file" for paths, else the URL or "<bytes>". */
+  readonly source: string;
+  readonly loaded: number;
+  /** Total bytes when known (Content-Length, Blob size). */
+  readonly total?: number;
+}
+
+export interface ReadOptions {
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly signal?: AbortSignal;
+  /** Refuse sources larger than this (default 8 GiB). */
+  readonly maxBytes?: number;
+}
+
+const DEFAULT_MAX_BYTES = 8 * 2 ** 30;
+const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** A readable name for errors. */
+export function describeSource(source: ByteSource): string {
+  if (typeof source === "string") return source;
+  if (source instanceof URL) return source.href;
+  if (typeof Response !== "undefined" && source instanceof Response) return source.url || "<response>";
+  if (typeof Blob !== "undefined" && source instanceof Blob) return (source as Blob & { name?: string }).name ?? "<blob>";
+  return "<bytes>";
+}
+
+/** Whether a string names a URL to fetch rather than a path. */
+export function isUrlString(s: string): boolean {
+  return URL_SCHEME.test(s) || s.startsWith("blob:") || s.startsWith("data:");
+}
+
+export async function readBytes(source: ByteSource, o: ReadOptions = {}): Promise<Uint8Array> {
+  const name = describeSource(source);
+  const max = o.maxBytes ?? DEFAULT_MAX_BYTES;
+  const tooBig = (n: number) => new CheckpointError({ op: "readBytes", scope: name, expected: `at most ${max} bytes`, got: `${n}`, hint: "raise ReadOptions.maxBytes if this is intended" });
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof source === "string" && !isUrlString(source)) {
+    const bytes = fileSystem("readBytes", source).readFile(source);
+    if (bytes.length > max) throw tooBig(bytes.length);
+    o.onProgress?.({ source: name, loaded: bytes.length, total: bytes.length });
+    return bytes;
+  }
+  if (typeof Blob !== "undefined" && source instanceof Blob) {
+    if (source.size > max) throw tooBig(source.size);
+    return collect(source.stream(), name, source.size, max, o);
+  }
+  let response: Response;
+  if (typeof source === "string" || source instanceof URL) {
+    try {
+      response = await fetch(source, o.signal ? { signal: o.signal } : {});
+    } catch (e) {
+      throw new CheckpointError({ op: "readBytes", scope: name, expected: "a reachable URL", got: (e as Error).message });
+    }
+  } else {
+    response = source as Response;
+  }
+  if (!response.ok) throw new CheckpointError({ op: "readBytes", scope: name, expected: "HTTP 2xx", got: `${response.status} ${response.statusText}` });
+  const length = Number(response.headers.get("content-length") ?? NaN);
+  if (length > max) throw tooBig(length);
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  return collect(response.body, name, Number.isFinite(length) ? length : undefined, max, o);
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, name: string, total: number | undefined, max: number, o: ReadOptions): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  // With a known size the bytes land in one buffer; otherwise (or when the size was wrong) chunks
+  // are joined once at the end.
+  let whole = total !== undefined ? new Uint8Array(total) : undefined;
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  for (;;) {
+    if (o.signal?.aborted) {
+      await reader.cancel();
+      throw o.signal.reason instanceof Error ? o.signal.reason : new DOMException("aborted", "AbortError");
+    }
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (loaded + value.length > max) {
+      await reader.cancel();
+      throw new CheckpointError({ op: "readBytes", scope: name, expected: `at most ${max} bytes`, got: "more", hint: "raise ReadOptions.maxBytes if this is intended" });
+    }
+    if (whole && loaded + value.length <= whole.length) {
+      whole.set(value, loaded);
+    } else {
+      if (whole) {
+        chunks.push(whole.subarray(0, loaded));
+        whole = undefined;
+      }
+      chunks.push(value);
+    }
+    loaded += value.length;
+    o.onProgress?.({ source: name, loaded, ...(total !== undefined ? { total } : {}) });
+  }
+  if (whole) return loaded === whole.length ? whole : whole.slice(0, loaded);
+  const out = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
