@@ -1,7 +1,8 @@
 // Long fuzzing run of every file reader (the properties of test/io/fuzz-properties.ts): each
 // property gets `--seconds` (default 20) of random inputs from a fresh seed, or `--seed N` to
 // replay. Reports per property: runs, and the first counterexample (shrunk) if one was found.
-// Inputs slower than --slow-ms (default 1000) are reported too: a hang in disguise.
+// The slowest input of each property is replayed; one slower than --slow-ms (default 1000) on every
+// replay is reported too: a hang in disguise.
 //   npm run fuzz -- --seconds 60
 
 import fc from "fast-check";
@@ -21,8 +22,18 @@ async function run(name: string, property: fc.IRawProperty<unknown[]>): Promise<
   timing.slowestMs = 0;
   timing.runs = 0;
   const details = await fc.check(property, { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false });
-  const { runs, slowestMs: slowest } = timing;
-  const slow = slowest > slowMs ? ` SLOW (${slowest.toFixed(0)} ms)` : "";
+  const { runs, replaySlowest } = timing;
+  let slowest = timing.slowestMs;
+  if (slowest > slowMs) {
+    // Replayed three times: only an input that is slow every time is a finding, not a GC pause or a busy machine.
+    for (let i = 0; i < 3 && slowest > slowMs; i++) {
+      timing.slowestMs = 0;
+      const t = performance.now();
+      await replaySlowest();
+      slowest = Math.min(slowest, performance.now() - t);
+    }
+  }
+  const slow = slowest > slowMs ? ` SLOW (${slowest.toFixed(0)} ms on every replay)` : "";
   if (details.failed) {
     failures++;
     console.log(`FAIL ${name}: seed ${seed}, path ${details.counterexamplePath}\n  counterexample: ${fc.stringify(details.counterexample)}\n  error: ${String(details.errorInstance)}`);

@@ -18,8 +18,11 @@ import { applyOverrides, parseYaml } from "../../src/config/yaml.js";
 import { stateDictPickle, torchZip, type FakeTensor } from "./pickle-bytes.js";
 import { buildZip, pngDeclaring } from "./zip-bytes.js";
 
-/** The slowest single input so far (ms) and how many were run; scripts/fuzz.ts resets and reports it. */
-export const timing = { slowestMs: 0, runs: 0 };
+/**
+ * The slowest single input so far (ms), a way to run it again (so a long run can tell a slow
+ * input from a pause of the machine), and how many inputs ran; scripts/fuzz.ts resets and reports it.
+ */
+export const timing: { slowestMs: number; runs: number; replaySlowest: () => Promise<unknown> } = { slowestMs: 0, runs: 0, replaySlowest: async () => undefined };
 
 /** Runs `fn`; a MaskbitError is an accepted outcome, anything else is rethrown for fast-check to report. */
 function settles(fn: () => unknown): void {
@@ -30,7 +33,11 @@ function settles(fn: () => unknown): void {
   } catch (e) {
     if (!(e instanceof MaskbitError)) throw e;
   } finally {
-    timing.slowestMs = Math.max(timing.slowestMs, performance.now() - start);
+    const ms = performance.now() - start;
+    if (ms > timing.slowestMs) {
+      timing.slowestMs = ms;
+      timing.replaySlowest = async () => settles(fn);
+    }
   }
 }
 
@@ -42,7 +49,11 @@ async function settlesAsync(fn: () => Promise<unknown>): Promise<void> {
   } catch (e) {
     if (!(e instanceof MaskbitError)) throw e;
   } finally {
-    timing.slowestMs = Math.max(timing.slowestMs, performance.now() - start);
+    const ms = performance.now() - start;
+    if (ms > timing.slowestMs) {
+      timing.slowestMs = ms;
+      timing.replaySlowest = () => settlesAsync(fn);
+    }
   }
 }
 
