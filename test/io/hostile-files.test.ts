@@ -222,3 +222,11 @@ test("a 16000 x 16000 PNG is refused from its header, before decoding; non-image
   await assert.rejects(decodeImage8(new TextEncoder().encode("not an image at all")), DataError);
   await assert.rejects(decodeImage8(new Uint8Array(0)), DataError);
 });
+
+test("maxPixels bounds real images too, and raising it lets them through", async () => {
+  const png = await (await import("sharp")).default({ create: { width: 40, height: 30, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toBuffer();
+  await assert.rejects(decodeImage8(png, { maxPixels: 1000 }), (e: unknown) => e instanceof DataError && /40 x 30 = 1200 pixels/.test(e.got));
+  const img = await decodeImage8(png, { maxPixels: 1200 });
+  assert.deepEqual([img.channels, img.height, img.width], [3, 30, 40]);
+  assert.equal(img.data[0], 9);
+});
