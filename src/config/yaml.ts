@@ -17,30 +17,73 @@ const UNDERSCORE_INT = /^[+-]?\d[\d_]*$/;
 /** PyYAML/OmegaConf read "1e-4" as a number; YAML 1.2 parsers agree, but be explicit. */
 const BARE_FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-function normalise(v: unknown): ConfigValue {
-  if (typeof v === "string") {
-    if (UNDERSCORE_INT.test(v)) return Number(v.replaceAll("_", ""));
-    if (BARE_FLOAT.test(v)) return Number(v);
-    return v;
-  }
-  if (Array.isArray(v)) return v.map(normalise);
-  if (v !== null && typeof v === "object") {
-    const out: ConfigObject = {};
-    for (const [k, x] of Object.entries(v)) out[k] = normalise(x);
-    return out;
-  }
-  if (typeof v === "number" || typeof v === "boolean" || v === null) return v;
-  return String(v);
+export interface YamlLimits {
+  /** Characters of one document (default 1 Mi; the official recipes are about 3 KB). */
+  readonly maxChars: number;
+  /** Alias nodes (`*name`) in one document (default 1,000). */
+  readonly maxAliases: number;
+  /**
+   * Values after expanding aliases (default 100,000). Aliases share one parsed object, so a few
+   * hundred bytes can stand for billions of values ("billion laughs"); the budget is spent while
+   * they are expanded, and a document over it fails instead of exhausting memory.
+   */
+  readonly maxNodes: number;
+  /** Nesting depth after expanding aliases (default 100). */
+  readonly maxDepth: number;
 }
 
-export function parseYaml(text: string, source = "<yaml>"): ConfigObject {
+export const DEFAULT_YAML_LIMITS: YamlLimits = { maxChars: 1 << 20, maxAliases: 1000, maxNodes: 100_000, maxDepth: 100 };
+
+export interface YamlOptions {
+  readonly limits?: Partial<YamlLimits>;
+}
+
+const limitHint = (field: keyof YamlLimits): string => `raise it with { limits: { ${field} } } if the file is trusted`;
+
+function normalise(root: unknown, source: string, limits: YamlLimits): ConfigValue {
+  let nodes = 0;
+  const over = (field: keyof YamlLimits, what: string): ConfigError =>
+    new ConfigError({ op: "parseYaml", scope: source, expected: `at most ${field} = ${limits[field]} ${what} once aliases are expanded`, got: "more",
+      hint: `an alias bomb or a self-referencing anchor? ${limitHint(field)}` });
+  const visit = (v: unknown, depth: number): ConfigValue => {
+    if (++nodes > limits.maxNodes) throw over("maxNodes", "values");
+    if (depth > limits.maxDepth) throw over("maxDepth", "levels of nesting");
+    if (typeof v === "string") {
+      if (UNDERSCORE_INT.test(v)) return Number(v.replaceAll("_", ""));
+      if (BARE_FLOAT.test(v)) return Number(v);
+      return v;
+    }
+    if (Array.isArray(v)) return v.map((x) => visit(x, depth + 1));
+    if (v !== null && typeof v === "object") {
+      const out: ConfigObject = {};
+      // defineProperty, so a "__proto__" key is an ordinary entry rather than a prototype change.
+      for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: visit(x, depth + 1), enumerable: true, writable: true, configurable: true });
+      return out;
+    }
+    if (typeof v === "number" || typeof v === "boolean" || v === null) return v;
+    return String(v);
+  };
+  return visit(root, 0);
+}
+
+/** YAML text -> plain values, bounded: document size, alias count, expanded size and depth. */
+function parseValue(text: string, op: string, source: string, limits: YamlLimits): ConfigValue {
+  if (text.length > limits.maxChars) {
+    throw new ConfigError({ op, scope: source, expected: `a document of at most maxChars = ${limits.maxChars} characters`, got: `${text.length}`, hint: limitHint("maxChars") });
+  }
   let doc: unknown;
   try {
-    doc = loadYamlText(text);
+    doc = loadYamlText(text, { maxAliases: limits.maxAliases, maxDepth: limits.maxDepth });
   } catch (e) {
-    throw new ConfigError({ op: "parseYaml", scope: source, expected: "valid YAML", got: (e as Error).message.split("\n")[0]! });
+    const message = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+    throw new ConfigError({ op, scope: source, expected: "valid YAML", got: message, hint: /alias/i.test(message) ? limitHint("maxAliases") : undefined });
   }
-  const v = normalise(doc ?? {});
+  return normalise(doc ?? null, source, limits);
+}
+
+export function parseYaml(text: string, source = "<yaml>", options: YamlOptions = {}): ConfigObject {
+  const limits: YamlLimits = { ...DEFAULT_YAML_LIMITS, ...options.limits };
+  const v = parseValue(text, "parseYaml", source, limits) ?? {};
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
     throw new ConfigError({ op: "parseYaml", scope: source, expected: "a mapping at the top level", got: Array.isArray(v) ? "a list" : typeof v });
   }
@@ -69,7 +112,11 @@ export function applyOverrides(config: ConfigObject, overrides: readonly string[
     if (eq <= 0) throw new ConfigError({ op: "override", expected: "key.path=value", got: JSON.stringify(item) });
     const adding = item.startsWith("+");
     const path = item.slice(adding ? 1 : 0, eq).split(".");
-    const value = normalise(loadYamlText(item.slice(eq + 1)));
+    const text = item.slice(eq + 1);
+    if (text.trim() === "") {
+      throw new ConfigError({ op: "override", scope: path.join("."), expected: "a value after =", got: "nothing", hint: "write key=null for null or key=\"\" for an empty string" });
+    }
+    const value = parseValue(text, "override", path.join("."), DEFAULT_YAML_LIMITS);
     let node: ConfigObject = out;
     path.forEach((key, i) => {
       const last = i === path.length - 1;

@@ -34,15 +34,32 @@ const hex = (n: number): string => `0x${n.toString(16).padStart(2, "0")}`;
 
 export const isGzip = (bytes: Uint8Array): boolean => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
+export interface IdxLimits {
+  /** Dimensions (default 8; MNIST-style files have 1 to 4). */
+  readonly maxRank: number;
+  /** Bytes of one (uncompressed) file (default 1 GiB; Fashion-MNIST's largest is 47 MB). */
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_IDX_LIMITS: IdxLimits = { maxRank: 8, maxBytes: 1 << 30 };
+
+export interface IdxReadOptions {
+  readonly limits?: Partial<IdxLimits>;
+}
+
+const limitHint = (field: keyof IdxLimits): string => `raise it with { limits: { ${field} } } if the file is trusted`;
+
 /** Parses an uncompressed IDX buffer; `file` only names the source in errors. */
-export function parseIdx(bytes: Uint8Array, file = "<buffer>"): IdxArray {
-  const fail = (expected: string, got: string): never => { throw new DataError({ op: "parseIdx", file, expected, got }); };
+export function parseIdx(bytes: Uint8Array, file = "<buffer>", options: IdxReadOptions = {}): IdxArray {
+  const limits: IdxLimits = { ...DEFAULT_IDX_LIMITS, ...options.limits };
+  const fail = (expected: string, got: string, hint?: string): never => { throw new DataError({ op: "parseIdx", file, expected, got, hint }); };
   if (bytes.length < 4) fail("at least a 4-byte IDX header", `${bytes.length} bytes`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     fail("IDX magic starting with two zero bytes", `${hex(bytes[0]!)} ${hex(bytes[1]!)}`);
   }
   const dtype = DTYPE_OF_CODE.get(bytes[2]!) ?? fail(`an IDX dtype byte (${[...DTYPE_OF_CODE.keys()].map(hex).join(", ")})`, hex(bytes[2]!));
   const ndims = bytes[3]!;
+  if (ndims > limits.maxRank) fail(`at most maxRank = ${limits.maxRank} dimensions`, `${ndims}`, limitHint("maxRank"));
   const headerBytes = 4 + 4 * ndims;
   if (bytes.length < headerBytes) fail(`a ${headerBytes}-byte header for ${ndims} dimensions`, `${bytes.length} bytes (truncated)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -54,7 +71,9 @@ export function parseIdx(bytes: Uint8Array, file = "<buffer>"): IdxArray {
     count *= d;
   }
   const info = DTYPES[dtype];
+  // A float product: exact below 2^53, and any larger count is refused below as more than is present.
   const expectedBytes = headerBytes + count * info.bytes;
+  if (!Number.isSafeInteger(expectedBytes)) fail(`dimensions whose product fits the file`, `[${dims.join(", ")}] for ${bytes.length} bytes`, "corrupt header?");
   if (bytes.length !== expectedBytes) {
     const what = bytes.length < expectedBytes ? "truncated" : "trailing bytes";
     fail(`${expectedBytes} bytes for ${dtype} [${dims.join(", ")}]`, `${bytes.length} bytes (${what})`);
@@ -71,22 +90,30 @@ export function parseIdx(bytes: Uint8Array, file = "<buffer>"): IdxArray {
   return { dtype, dims, data };
 }
 
-/** Reads an IDX file, gzipped or plain. */
-export async function readIdx(path: string): Promise<IdxArray> {
+/** Reads an IDX file, gzipped or plain; a gzipped file may not inflate past limits.maxBytes. */
+export async function readIdx(path: string, options: IdxReadOptions = {}): Promise<IdxArray> {
+  const maxBytes = options.limits?.maxBytes ?? DEFAULT_IDX_LIMITS.maxBytes;
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (e) {
     throw new DataError({ op: "readIdx", file: path, expected: "a readable IDX file", got: (e as Error).message });
   }
+  if (bytes.length > maxBytes) {
+    throw new DataError({ op: "readIdx", file: path, expected: `a file of at most maxBytes = ${maxBytes} bytes`, got: `${bytes.length} bytes`, hint: limitHint("maxBytes") });
+  }
   if (isGzip(bytes)) {
     try {
-      bytes = await gunzip(bytes);
+      // maxOutputLength stops a gzip bomb after maxBytes of output instead of exhausting memory.
+      bytes = await gunzip(bytes, { maxOutputLength: maxBytes });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new DataError({ op: "readIdx", file: path, expected: `at most maxBytes = ${maxBytes} bytes once gunzipped`, got: "more", hint: limitHint("maxBytes") });
+      }
       throw new DataError({ op: "readIdx", file: path, expected: "a complete gzip stream", got: (e as Error).message, hint: "the download may be truncated" });
     }
   }
-  return parseIdx(bytes, path);
+  return parseIdx(bytes, path, options);
 }
 
 /** Serialises an array as IDX bytes (gzipped when asked): for tests and dataset tools. */

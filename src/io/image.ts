@@ -16,23 +16,40 @@ export type ImageSource = string | Uint8Array;
 export interface DecodeOptions {
   /** 1 = grey (PIL "L" luma), 3 = RGB; default: 1 for grey files, else 3. Alpha is dropped. */
   readonly channels?: 1 | 3;
+  /**
+   * Width x height above which a file is refused before decoding (default DEFAULT_MAX_PIXELS,
+   * 8192 x 8192): a compressed image of a few hundred KB can declare gigabytes of pixels.
+   */
+  readonly maxPixels?: number;
 }
+
+export const DEFAULT_MAX_PIXELS = 8192 * 8192;
 
 const describe = (source: ImageSource): string => (typeof source === "string" ? source : `<${source.length} bytes>`);
 
 /** Decodes to a uint8 planar image (what datasets hold). */
 export async function decodeImage8(source: ImageSource, options: DecodeOptions = {}): Promise<PlanarImage<Uint8Array>> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   try {
-    const img = sharp(source, { failOn: "error" });
-    const meta = await img.metadata();
+    // metadata() reads only the header, so the size is checked before any pixel is decoded; the
+    // decoding pipeline carries the same bound (limitInputPixels) in case the header lied.
+    const meta = await sharp(source, { failOn: "error", limitInputPixels: false }).metadata();
+    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    if (pixels > maxPixels) {
+      throw new DataError({
+        op: "decodeImage", file: describe(source), expected: `at most maxPixels = ${maxPixels} pixels`,
+        got: `${meta.width} x ${meta.height} = ${pixels} pixels`, hint: "refused before decoding; pass a larger maxPixels if the image is trusted",
+      });
+    }
     // Converting to sRGB also rescales 16-bit files to 8 bits; grey files become 3 equal planes.
+    const img = sharp(source, { failOn: "error", limitInputPixels: maxPixels });
     const { data, info } = await img.toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
     const rgbOrRgba = fromInterleaved(data, info.channels, info.height, info.width);
     const rgb = info.channels === 3 ? rgbOrRgba : planarImage(rgbOrRgba.data.subarray(0, 3 * info.width * info.height), 3, info.height, info.width);
     const isGrey = (meta.channels ?? 3) <= 2;
     return toChannels(rgb, options.channels ?? (isGrey ? 1 : 3));
   } catch (e) {
-    if (e instanceof ConfigError) throw e;
+    if (e instanceof ConfigError || e instanceof DataError) throw e;
     throw new DataError({ op: "decodeImage", file: describe(source), expected: "an image file sharp can decode (PNG, JPEG, WebP, …)", got: (e as Error).message });
   }
 }

@@ -28,12 +28,28 @@ export interface UnpickleOptions<X> {
   readonly persistentLoad: (pid: PyValue<X>) => PyValue<X>;
   /** Names the caller's own object types in messages. */
   readonly describe: (v: X) => string;
+  readonly limits?: Partial<PickleLimits>;
 }
+
+/** Bounds that keep a hostile pickle's cost linear in its size and small in memory. */
+export interface PickleLimits {
+  /** Bytes of a LONG1/LONG4 integer (default 8: state dicts hold no integers above 64 bits). */
+  readonly maxIntBytes: number;
+  /** Bytes of one str or bytes value (default 16 MiB). */
+  readonly maxStringBytes: number;
+  /** Values on the stack at once (default 1,000,000). */
+  readonly maxStackSize: number;
+  /** Memo entries (default 1,000,000). */
+  readonly maxMemoSize: number;
+}
+
+export const DEFAULT_PICKLE_LIMITS: PickleLimits = { maxIntBytes: 8, maxStringBytes: 16 << 20, maxStackSize: 1_000_000, maxMemoSize: 1_000_000 };
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 const MARK_OPS = { MARK: 0x28, TUPLE: 0x74, LIST: 0x6c, DICT: 0x64, SETITEMS: 0x75, APPENDS: 0x65, POP_MARK: 0x31 } as const;
 
 export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValue<X> {
+  const limits: PickleLimits = { ...DEFAULT_PICKLE_LIMITS, ...opts.limits };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: PyValue<X>[] = [];
   const marks: number[] = [];
@@ -42,6 +58,9 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
 
   const fail = (expected: string, got: string): CheckpointError =>
     new CheckpointError({ op: "unpickle", scope: opts.source, expected, got, hint: `at pickle byte ${pos}` });
+  const overLimit = (field: keyof PickleLimits, what: string, got: string): CheckpointError =>
+    new CheckpointError({ op: "unpickle", scope: opts.source, expected: `${what} of at most ${field} = ${limits[field]}`, got,
+      hint: `at pickle byte ${pos}; raise it with { limits: { ${field} } } if the file is trusted` });
   const need = (n: number): number => {
     if (n < 0 || pos + n > bytes.length) throw fail(`${n} more bytes`, `end of data at byte ${bytes.length}`);
     const at = pos;
@@ -56,9 +75,26 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw fail("a length below 2^53", `${v}`);
     return Number(v);
   };
-  const raw = (n: number) => bytes.slice(need(n), pos);
-  const utf8 = (n: number) => UTF8.decode(bytes.subarray(need(n), pos));
-  const latin1 = (n: number) => Array.from(bytes.subarray(need(n), pos), (c) => String.fromCharCode(c)).join("");
+  const sized = (n: number): number => {
+    if (n > limits.maxStringBytes) throw overLimit("maxStringBytes", "a str/bytes value", `${n} bytes`);
+    return need(n);
+  };
+  const raw = (n: number) => bytes.slice(sized(n), pos);
+  const utf8 = (n: number) => {
+    const at = sized(n);
+    try {
+      return UTF8.decode(bytes.subarray(at, pos));
+    } catch {
+      throw fail("a UTF-8 string", `${n} bytes that are not valid UTF-8`);
+    }
+  };
+  const latin1 = (n: number) => {
+    const at = sized(n);
+    let s = "";
+    // Chunked: String.fromCharCode takes its bytes as call arguments.
+    for (let i = at; i < pos; i += 8192) s += String.fromCharCode(...bytes.subarray(i, Math.min(pos, i + 8192)));
+    return s;
+  };
   const line = () => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) throw fail("a newline-terminated name", "end of data");
@@ -66,7 +102,14 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
   };
   const describe = (v: PyValue<X>): string => describeValue(v, opts.describe);
 
-  const push = (v: PyValue<X>) => { stack.push(v); };
+  const push = (v: PyValue<X>) => {
+    if (stack.length >= limits.maxStackSize) throw overLimit("maxStackSize", "a stack", `${stack.length + 1} values`);
+    stack.push(v);
+  };
+  const memoSet = (i: number, v: PyValue<X>) => {
+    if (!memo.has(i) && memo.size >= limits.maxMemoSize) throw overLimit("maxMemoSize", "a memo", `${memo.size + 1} entries`);
+    memo.set(i, v);
+  };
   const pop = (): PyValue<X> => {
     if (stack.length === 0 || stack.length === marks[marks.length - 1]) throw fail("a value on the stack", "an empty stack");
     return stack.pop()!;
@@ -96,7 +139,10 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
     if (!memo.has(i)) throw fail(`memo entry ${i}`, "a missing entry");
     return memo.get(i)!;
   };
-  const intFromBytes = (b: Uint8Array): number | bigint => {
+  const intFromBytes = (n: number): number | bigint => {
+    // Bounded because building a big integer byte by byte is quadratic in its length.
+    if (n > limits.maxIntBytes) throw overLimit("maxIntBytes", "a LONG integer", `${n} bytes`);
+    const b = bytes.subarray(need(n), pos);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b.length > 0 && b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
@@ -105,6 +151,10 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
   const setItems = (d: PyDict<X>, items: PyValue<X>[]) => {
     if (items.length % 2 !== 0) throw fail("key/value pairs", `${items.length} items`);
     for (let i = 0; i < items.length; i += 2) d.entries.set(key(items[i]!), items[i + 1]!);
+  };
+  const appendAll = (l: PyList<X>, items: PyValue<X>[]) => {
+    // A loop, not push(...items): spreading a million values overflows the call stack.
+    for (const v of items) l.items.push(v);
   };
 
   for (;;) {
@@ -117,7 +167,10 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
         if (stack.length !== 0 || marks.length !== 0) throw fail("an empty stack at STOP", `${stack.length} values, ${marks.length} marks`);
         return result;
       }
-      case MARK_OPS.MARK: marks.push(stack.length); break;
+      case MARK_OPS.MARK:
+        if (marks.length >= limits.maxStackSize) throw overLimit("maxStackSize", "a mark stack", `${marks.length + 1} marks`);
+        marks.push(stack.length);
+        break;
       case 0x30: pop(); break; // POP
       case MARK_OPS.POP_MARK: popMark(); break;
       case 0x32: push(top()); break; // DUP
@@ -127,8 +180,8 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
       case 0x4b: push(u8()); break; // BININT1
       case 0x4d: push(u16()); break; // BININT2
       case 0x4a: push(view.getInt32(need(4), true)); break; // BININT
-      case 0x8a: push(intFromBytes(raw(u8()))); break; // LONG1
-      case 0x8b: push(intFromBytes(raw(u32()))); break; // LONG4
+      case 0x8a: push(intFromBytes(u8())); break; // LONG1
+      case 0x8b: push(intFromBytes(u32())); break; // LONG4
       case 0x47: push(view.getFloat64(need(8), false)); break; // BINFLOAT (big-endian by spec)
       case 0x58: push(utf8(u32())); break; // BINUNICODE
       case 0x8c: push(utf8(u8())); break; // SHORT_BINUNICODE
@@ -150,15 +203,15 @@ export function unpickle<X>(bytes: Uint8Array, opts: UnpickleOptions<X>): PyValu
       case MARK_OPS.LIST: push(new PyList<X>(popMark())); break;
       case 0x7d: push(new PyDict<X>()); break; // EMPTY_DICT
       case MARK_OPS.DICT: { const d = new PyDict<X>(); setItems(d, popMark()); push(d); break; }
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x71: memoSet(u8(), top()); break; // BINPUT
+      case 0x72: memoSet(u32(), top()); break; // LONG_BINPUT
+      case 0x94: memoSet(memo.size, top()); break; // MEMOIZE
       case 0x68: push(memoGet(u8())); break; // BINGET
       case 0x6a: push(memoGet(u32())); break; // LONG_BINGET
       case 0x73: { const v = pop(); const k = key(pop()); dictAt(top()).entries.set(k, v); break; } // SETITEM
       case MARK_OPS.SETITEMS: { const items = popMark(); setItems(dictAt(top()), items); break; }
       case 0x61: { const v = pop(); listAt(top()).items.push(v); break; } // APPEND
-      case MARK_OPS.APPENDS: { const items = popMark(); listAt(top()).items.push(...items); break; }
+      case MARK_OPS.APPENDS: { const items = popMark(); appendAll(listAt(top()), items); break; }
       case 0x63: { const module = line(); push(opts.resolveGlobal(module, line())); break; } // GLOBAL
       case 0x93: { // STACK_GLOBAL
         const name = pop(), module = pop();

@@ -119,3 +119,31 @@ test("real Fashion-MNIST IDX files (the committed subset: 200 per class, file or
     assert.equal(max, 255);
   }
 });
+
+test("absurd IDX dimensions are refused from the header, without allocating", () => {
+  // 255 dimensions: refused by maxRank before the header is even read.
+  const many = new Uint8Array(4 + 4 * 255);
+  many.set([0, 0, 0x08, 255]);
+  assert.throws(() => parseIdx(many, "many.idx"), (e: unknown) => e instanceof DataError && /maxRank = 8/.test(e.expected) && /limits/.test(e.hint ?? ""));
+  // Eight dimensions of 2^32 - 1: a product far beyond 2^53, refused as not fitting the file.
+  const huge = new Uint8Array(4 + 32).fill(0xff);
+  huge.set([0, 0, 0x0d, 8]);
+  assert.throws(() => parseIdx(huge, "huge.idx"), (e: unknown) => e instanceof DataError && /product fits the file/.test(e.expected));
+  // A plausible 60000 x 28 x 28 header with 10 bytes of data: truncated, not a 47 MB allocation.
+  const short = encodeIdx({ dtype: "uint8", dims: [1], data: Uint8Array.of(0) }).slice(0, 4);
+  const header = new Uint8Array(16 + 10);
+  header.set(short);
+  header[3] = 3;
+  new DataView(header.buffer).setUint32(4, 60000);
+  new DataView(header.buffer).setUint32(8, 28);
+  new DataView(header.buffer).setUint32(12, 28);
+  assert.throws(() => parseIdx(header, "short.idx"), (e: unknown) => e instanceof DataError && /truncated/.test(e.got));
+});
+
+test("a gzipped IDX that inflates past maxBytes stops there with a DataError", async () => {
+  const big = encodeIdx({ dtype: "uint8", dims: [1 << 20], data: new Uint8Array(1 << 20) }, { gzip: true });
+  const p = join(dir, "bomb.idx.gz");
+  writeFileSync(p, big);
+  await assert.rejects(readIdx(p, { limits: { maxBytes: 1 << 16 } }), (e: unknown) => e instanceof DataError && /maxBytes = 65536/.test(e.expected));
+  assert.equal((await readIdx(p)).dims[0], 1 << 20);
+});

@@ -9,6 +9,8 @@ const plain = {
   resolveGlobal: (m: string, n: string): PyValue<never> => { throw new Error(`global ${m}.${n}`); },
   persistentLoad: (): PyValue<never> => { throw new Error("persid"); },
   describe: (): string => "never",
+  // These streams hold a 70-bit integer; the default bound (8 bytes) is tested separately.
+  limits: { maxIntBytes: 16 },
 };
 
 test("ints, longs, floats, strings, bools, None, tuples, lists, dicts and the memo", () => {
