@@ -2,7 +2,7 @@
 
 import { createCanvas } from "@napi-rs/canvas";
 import { Chart, registerables, type ChartDataset } from "chart.js";
-import { renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "./atomic-file.js";
 
 Chart.register(...registerables);
 
@@ -38,10 +38,11 @@ export function plotCurves(path: string, title: string, series: readonly Series[
       plugins: { title: { display: true, text: title } },
     },
   });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, canvas.toBuffer("image/png"));
-  renameSync(tmp, path);
-  chart.destroy();
+  try {
+    writeFileAtomic(path, canvas.toBuffer("image/png"));
+  } finally {
+    chart.destroy();
+  }
 }
 
 /** A moving average, so noisy per-step losses read as a curve. */

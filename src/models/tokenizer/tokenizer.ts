@@ -14,6 +14,7 @@ import {
   codebookSize, latentStride, loadTokenizerConfig, toOfficialSection, tokenizerConfigFromJson, validateTokenizerConfig, type TokenizerConfig,
 } from "./config.js";
 import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
+import { checkFiniteImages } from "../finite.js";
 
 /** Metadata key of the config (official vq_model section as JSON) in a tokenizer safetensors file. */
 export { CONFIG_METADATA_KEY };
@@ -81,10 +82,10 @@ export class Tokenizer {
     return latentStride(this.config);
   }
 
-  /** Writes weights and config as safetensors, loadable by Tokenizer.load(path). */
-  save(path: string): void {
+  /** Writes weights and config (plus e.g. the training image_size) as safetensors, loadable by Tokenizer.load(path). */
+  save(path: string, metadata: Readonly<Record<string, string>> = {}): void {
     const ordered = new Map(tokenizerParamSpecs(this.config).map((s) => [s.key, this.params.get(s.key)!]));
-    writeSafetensors(path, ordered, { [CONFIG_METADATA_KEY]: JSON.stringify(toOfficialSection(this.config)) });
+    writeSafetensors(path, ordered, { ...metadata, [CONFIG_METADATA_KEY]: JSON.stringify(toOfficialSection(this.config)) });
   }
 
   /** images [B, C, H, W] float32 in [0, 1] -> ids [B, H/s, W/s] (s = 2^(numResolutions-1), rounded up). */
@@ -141,6 +142,7 @@ export class Tokenizer {
     if (images.dtype !== "float32" || images.shape.length !== 4 || images.shape[1] !== c || images.shape[0]! < 1) {
       throw new FeedError({ op: `Tokenizer.${op}`, expected: `images float32[B, ${c}, H, W]`, got: `${images.dtype}${fmtShape(images.shape)}` });
     }
+    checkFiniteImages(`Tokenizer.${op}`, images);
     return [...images.shape];
   }
 
@@ -157,6 +159,7 @@ export class Tokenizer {
       if (side * side !== ids.shape[1]) throw fail("a square number of tokens per image for [B, L] ids", `L = ${ids.shape[1]}`);
       grid = [ids.shape[0]!, side, side];
     }
+    if (grid.some((d) => d < 1)) throw fail("at least one image of at least one token (B, h, w >= 1)", `ids ${fmtShape(ids.shape)}`);
     const n = BigInt(codebookSize(this.config));
     const data = ids.data as BigInt64Array;
     for (let i = 0; i < data.length; i++) {
