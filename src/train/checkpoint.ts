@@ -140,7 +140,7 @@ export function loadRunState<Meta>(path: string): LoadedRunState<Meta> {
   if (metadata.sha256 !== undefined) {
     const actual = tensorsHash(tensors);
     if (actual !== metadata.sha256) {
-      throw new CheckpointError({ op: "loadRunState", scope: path, expected: `tensor content with SHA-256 ${metadata.sha256.slice(0, 16)}...`, got: `${actual.slice(0, 16)}... (the file is corrupt)` });
+      throw new CheckpointError({ op: "loadRunState", scope: path, expected: `tensor content with SHA-256 ${metadata.sha256.slice(0, 16)}...`, got: `SHA-256 ${actual.slice(0, 16)}... (the file is corrupt)` });
     }
   }
   for (const [k, v] of tensors) {
