@@ -131,7 +131,7 @@ const RESUMABLE_CHANGES = [
 /** What a run directory may hold: the loop's own files (see the top of this file). */
 function isRunFile(name: string): boolean {
   return /^checkpoint-\d+\.safetensors$/.test(name) || ORPHANED_TEMP.test(name) || /\.png$/.test(name) ||
-    ["latest.json", "recipe.json", "metrics.jsonl", "samples", "tokenizer.safetensors", "generator.safetensors"].includes(name);
+    ["latest.json", "recipe.json", "metrics.jsonl", "samples", "tokenizer.safetensors", "generator.safetensors", "tokens.safetensors"].includes(name);
 }
 
 /**
@@ -151,7 +151,9 @@ export function prepareRunDirectory(out: string, resume: boolean, log: (line: st
     throw new ConfigError({ op: "train", scope: out, expected: "an empty directory or a maskbit run directory", got: `other files (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", ..." : ""})`, hint: "choose a new --out (e.g. runs/<name>)" });
   }
   const hasRun = existsSync(join(out, "latest.json")) || checkpointFiles(out).length > 0;
-  if (entries.length && !resume) {
+  // The token cache (checked against its tokenizer when read) and leftover temporaries are not an earlier run.
+  const earlier = entries.filter((n) => n !== "tokens.safetensors" && !ORPHANED_TEMP.test(n));
+  if (earlier.length && !resume) {
     throw new ConfigError({ op: "train", scope: out, expected: "an empty run directory", got: hasRun ? "an existing run (checkpoints)" : "files of an earlier run without a checkpoint", hint: "pass --resume to continue it, or choose another --out" });
   }
   mkdirSync(join(out, "samples"), { recursive: true });

@@ -146,7 +146,14 @@ export function checkEvalOutputs(command: string, v: { readonly json?: string; r
 /** The checks and options every eval command starts with: no positionals, --shard (with its file), --fit. */
 export function commonEvalArgs(command: string, v: { readonly shard?: string; readonly fit?: string; readonly "save-shard"?: string }, positionals: readonly string[]): { shard: Shard; fit: Fit } {
   if (positionals.length) throw new UsageError({ op: `maskbit ${command}`, expected: "no positional arguments", got: positionals.join(" ") });
-  const shard = parseShard(v.shard, `maskbit ${command}`);
+  let shard: Shard;
+  try {
+    shard = parseShard(v.shard, `maskbit ${command}`);
+  } catch (e) {
+    // A malformed --shard is a command-line mistake (exit 2), whatever the parser calls it.
+    if (e instanceof ConfigError) throw new UsageError({ op: e.op, expected: e.expected, got: e.got, ...(e.scope !== undefined ? { scope: e.scope } : {}), ...(e.hint !== undefined ? { hint: e.hint } : {}) });
+    throw e;
+  }
   requireShardFile(command, shard, v["save-shard"]);
   return { shard, fit: fitOption(command, v.fit) };
 }
