@@ -62,6 +62,9 @@ test("numeric options: '', NaN, negatives, fractions and off-rule sizes are usag
   const size = await run(["reconstruct", p("in.png"), "--tokenizer", SHIPPED_TOKENIZER, "--size", "31", "--out", p("r.png")]);
   assert.equal(size.code, EXIT.usage);
   assert.match(size.err, /multiple of 4.*got "31".*try 28 or 32/);
+  const huge = await run(["tokenize", p("in.png"), "--tokenizer", SHIPPED_TOKENIZER, "--size", "8192", "--out", p("huge.json")]);
+  assert.equal(huge.code, EXIT.usage);
+  assert.match(huge.err, /<= 724 .*MASKBIT_MAX_SIZE raises it/);
   assert.equal((await run(["no-such-command"])).code, EXIT.usage);
   assert.equal((await run(["generate", "--bogus"])).code, EXIT.usage);
 });

@@ -4,6 +4,7 @@
 import type { Command } from "../command.js";
 import { intOption, modelFile, parseCommand, SHIPPED, threadsOption } from "../args.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
+import { maxImageSize } from "./tokenize.js";
 import { runTokenizerEval, scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
 import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs, checkEvalOutputs, checkClassifierFits } from "./eval-common.js";
 
@@ -39,7 +40,7 @@ export const evalTokenizer: Command = {
     let size: number;
     try {
       tokenizer = await Tokenizer.load(tokenizerPath, { session });
-      size = intOption(NAME, "size", v.size, 32, { min: tokenizer.stride, max: 4096, multipleOf: tokenizer.stride, why: "the tokenizer's stride" });
+      size = intOption(NAME, "size", v.size, 32, { min: tokenizer.stride, max: maxImageSize(tokenizer), multipleOf: tokenizer.stride, why: "the tokenizer's stride; the maximum bounds encoder memory (MASKBIT_MAX_SIZE raises it)" });
       checkClassifierFits(NAME, classifier, classifierPath, tokenizer.config.numChannels, tokenizerPath);
     } catch (e) {
       await Promise.all([classifier.dispose(), tokenizer?.dispose()]);

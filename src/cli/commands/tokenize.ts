@@ -24,9 +24,30 @@ export const IMAGE_TOKENIZER_HELP = [
   "  --tokenizer <file>     tokenizer (default: the shipped Fashion-MNIST one); --config <yaml> for torch .bin files",
   "  --size <px>            model input side (default 32 for grayscale, 256 for RGB tokenizers); a multiple of the",
   "                         tokenizer's stride. Each image is resized (shorter side) and center-cropped to size x size.",
-  "  --batch <B>            images decoded and encoded at once (default 64)",
+  "  --batch <B>            images decoded and encoded at once (default 64; fewer at large sizes, to bound memory)",
+  "                         --size is bounded by a ~1 GB encoder budget (724 px for the shipped tokenizer);",
+  "                         MASKBIT_MAX_SIZE=<px> raises the bound",
   "  --force                replace an existing output file (inputs and shipped models are never replaced)",
 ];
+
+/**
+ * Encoder memory budget: its activations take about 64 bytes per pixel per base channel
+ * (measured: one 1024x1024 image through the shipped 32-channel tokenizer peaks at 1.1 GB), so a
+ * batch holds at most BUDGET / (64 * hiddenChannels) pixels and one image at most that many.
+ */
+const ENCODER_BUDGET_BYTES = 2 ** 30;
+const BYTES_PER_PIXEL_CHANNEL = 64;
+
+function pixelBudget(tok: Tokenizer): number {
+  return Math.floor(ENCODER_BUDGET_BYTES / (BYTES_PER_PIXEL_CHANNEL * tok.config.hiddenChannels));
+}
+
+/** Largest --size: one image within the budget, or MASKBIT_MAX_SIZE=<px> to raise it deliberately. */
+export function maxImageSize(tok: Tokenizer): number {
+  const env = process.env.MASKBIT_MAX_SIZE;
+  if (env !== undefined && /^\d+$/.test(env) && Number(env) > 0) return Number(env);
+  return Math.floor(Math.sqrt(pixelBudget(tok)) / tok.stride) * tok.stride;
+}
 
 export interface ImageTokenizerRun {
   readonly tokenizer: Tokenizer;
@@ -47,10 +68,14 @@ export async function openImagesAndTokenizer(command: string, positionals: reado
   const tokenizer = await Tokenizer.load(path, { config: v.config, session });
   try {
     const stride = tokenizer.stride;
+    const maxSize = maxImageSize(tokenizer);
     const size = intOption(command, "size", v.size, tokenizer.config.numChannels === 1 ? 32 : 256, {
-      min: stride, max: 8192, multipleOf: stride, why: `the tokenizer's stride: one token per ${stride}x${stride} pixels`,
+      min: stride, max: maxSize, multipleOf: stride, why: `the tokenizer's stride: one token per ${stride}x${stride} pixels; at most ${maxSize} (MASKBIT_MAX_SIZE raises it)`,
     });
-    return { tokenizer, size, batch };
+    // Activation memory grows with batch x size^2: at large sizes fewer images go through at once.
+    const fits = Math.max(1, Math.floor(pixelBudget(tokenizer) / (size * size)));
+    if (fits < batch && positionals.length > fits) console.error(`note: ${size}x${size} inputs go through ${fits} at a time (--batch ${batch} lowered to bound memory)`);
+    return { tokenizer, size, batch: Math.min(batch, fits) };
   } catch (e) {
     await tokenizer.dispose();
     throw e;
