@@ -119,6 +119,20 @@ test("a malformed override or a truncated recipe is an input error naming it (ex
   assert.ok(!/\n\s+at /.test(cut.err), "no stack trace");
 });
 
+test("--verbose (or MASKBIT_DEBUG=1) adds the stack; a truncated recipe.json on --resume is named (exit 3)", async () => {
+  const quiet = await run(["tokenize", p("missing.png"), "--tokenizer", SHIPPED_TOKENIZER, "--out", p("v.json")]);
+  assert.equal(quiet.code, EXIT.input);
+  assert.ok(!/\n\s+at /.test(quiet.err), quiet.err);
+  const verbose = await run(["tokenize", p("missing.png"), "--tokenizer", SHIPPED_TOKENIZER, "--out", p("v.json"), "--verbose"]);
+  assert.equal(verbose.code, EXIT.input);
+  assert.match(verbose.err, /\n\s+at /);
+  mkdirSync(p("gen-run"));
+  writeFileSync(p("gen-run/recipe.json"), '{"experiment": {"vqgan_ch');
+  const cut = await run(["train-generator", "--config", join(ROOT, "configs/fmnist_generator.yaml"), "--out", p("gen-run"), "--resume"]);
+  assert.equal(cut.code, EXIT.input);
+  assert.match(cut.err, /gen-run\/recipe\.json\): expected the run's recipe as JSON.*--tokenizer/);
+});
+
 test("generator and tokenizer must belong together: bits and grid mismatches name both files and the field (exit 3)", async () => {
   const base = ["--quiet", "--threads", "1", "--class", "0", "-n", "1"];
   const bits = await run(["generate", "--generator", p("gen12.safetensors"), "--tokenizer", p("tok.safetensors"), ...base, "--out", p("b.png")]);
