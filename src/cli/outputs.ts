@@ -6,7 +6,7 @@
 //   - an existing file is refused unless --force (the convention of cp -f / ffmpeg -y, spelled out).
 
 import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./errors.js";
 
@@ -18,7 +18,7 @@ export function canonicalPath(p: string): string {
   const abs = resolve(p);
   if (existsSync(abs)) return realpathSync(abs);
   const parent = dirname(abs);
-  return parent === abs ? abs : resolve(canonicalPath(parent), abs.slice(parent.length + 1));
+  return parent === abs ? abs : join(canonicalPath(parent), basename(abs));
 }
 
 function inside(path: string, dir: string): boolean {
