@@ -2,9 +2,9 @@
 // and the default model files shipped in the package.
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ConfigError } from "../engine/errors.js";
+import { UsageError } from "./errors.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
@@ -12,28 +12,63 @@ export function parseCommand<O extends OptionSpec>(command: string, argv: readon
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new ConfigError({ op: `maskbit ${command}`, expected: "valid options (see --help)", got: (e as Error).message });
+    throw new UsageError({ op: `maskbit ${command}`, expected: "valid options (see --help)", got: (e as Error).message });
   }
 }
 
 /** A required option, with an error naming the flag. */
 export function required<T>(command: string, flag: string, value: T | undefined): T {
-  if (value === undefined) throw new ConfigError({ op: `maskbit ${command}`, expected: `--${flag}`, got: "nothing" });
+  if (value === undefined) throw new UsageError({ op: `maskbit ${command}`, expected: `--${flag}`, got: "nothing" });
   return value;
 }
 
-export function intOption(command: string, flag: string, value: string | undefined, fallback: number): number {
+export interface IntRule {
+  /** Smallest allowed value (default 0: counts, seeds and sizes are never negative). */
+  readonly min?: number;
+  readonly max?: number;
+  /** Must be a multiple of this (e.g. the tokenizer's stride for an image size). */
+  readonly multipleOf?: number;
+  /** Why the rule holds, shown in the error. */
+  readonly why?: string;
+}
+
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** An integer option: '' / NaN / fractions / values outside the rule are usage errors, never 0. */
+export function intOption(command: string, flag: string, value: string | undefined, fallback: number, rule: IntRule = {}): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new ConfigError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "an integer", got: JSON.stringify(value) });
+  const min = rule.min ?? 0;
+  const what = [
+    "an integer", min > Number.MIN_SAFE_INTEGER ? `>= ${min}` : "", rule.max !== undefined ? `<= ${rule.max}` : "",
+    rule.multipleOf !== undefined ? `and a multiple of ${rule.multipleOf}` : "",
+  ].filter(Boolean).join(" ");
+  const bad = (hint?: string) => new UsageError({ op: `maskbit ${command}`, scope: flag.length === 1 ? `-${flag}` : `--${flag}`, expected: what + (rule.why ? ` (${rule.why})` : ""), got: JSON.stringify(value), ...(hint ? { hint } : {}) });
+  const text = value.trim();
+  if (!INTEGER.test(text)) throw bad();
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min || (rule.max !== undefined && n > rule.max)) throw bad();
+  if (rule.multipleOf !== undefined && n % rule.multipleOf !== 0) {
+    const lo = Math.max(rule.multipleOf, Math.floor(n / rule.multipleOf) * rule.multipleOf), hi = Math.ceil(n / rule.multipleOf) * rule.multipleOf;
+    throw bad(lo === hi ? undefined : `try ${lo} or ${hi}`);
+  }
   return n;
 }
 
-export function numberOption(command: string, flag: string, value: string | undefined, fallback: number): number {
+/** A finite decimal option ('' and NaN are refused, not read as 0). */
+export function numberOption(command: string, flag: string, value: string | undefined, fallback: number, rule: { readonly min?: number } = {}): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new ConfigError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "a number", got: JSON.stringify(value) });
+  const text = value.trim();
+  const n = Number(text);
+  if (!DECIMAL.test(text) || !Number.isFinite(n) || (rule.min !== undefined && n < rule.min)) {
+    throw new UsageError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: `a finite number${rule.min !== undefined ? ` >= ${rule.min}` : ""}`, got: JSON.stringify(value) });
+  }
   return n;
+}
+
+/** --threads: 0 (all cores) or a positive count. */
+export function threadsOption(command: string, value: string | undefined): { threads: number } {
+  return { threads: intOption(command, "threads", value, 0, { max: 1024 }) };
 }
 
 /** Files shipped with the package (models/...), found relative to this module in src/ or dist/. */
@@ -51,10 +86,10 @@ export const SHIPPED = {
 /** The model file from a flag, or the shipped default, or an error saying both are missing. */
 export function modelFile(command: string, flag: string, given: string | undefined, shipped: string): string {
   if (given !== undefined) {
-    if (!existsSync(given)) throw new ConfigError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "an existing file", got: given });
+    if (!existsSync(given) || statSync(given).isDirectory()) throw new UsageError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "an existing file", got: existsSync(given) ? "a directory" : `nothing at ${given}` });
     return given;
   }
   const found = shippedFile(shipped);
-  if (!found) throw new ConfigError({ op: `maskbit ${command}`, expected: `--${flag} <file> (no shipped default at ${shipped})`, got: "nothing" });
+  if (!found) throw new UsageError({ op: `maskbit ${command}`, expected: `--${flag} <file> (no shipped default at ${shipped})`, got: "nothing" });
   return found;
 }

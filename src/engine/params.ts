@@ -30,7 +30,8 @@ export class ParamStore implements ParamSource {
 
   /**
    * Takes exactly the keys of `specs` from `source`. Throws one CheckpointError listing every
-   * missing key, unexpected key and shape or dtype mismatch.
+   * missing key, unexpected key, shape or dtype mismatch and NaN or infinite weight (one cheap pass
+   * over the values: broken weights otherwise sample "successfully" as all-zero ids).
    */
   static loadStrict(specs: Iterable<ParamSpec>, source: ReadonlyMap<string, HostTensor>, what = "checkpoint"): ParamStore {
     const store = new ParamStore();
@@ -42,7 +43,11 @@ export class ParamStore implements ParamSource {
       if (!v) problems.push(`missing ${spec.key} ${spec.dtype}${fmtShape(spec.shape)}`);
       else if (v.dtype !== spec.dtype || fmtShape(v.shape) !== fmtShape(spec.shape)) {
         problems.push(`${spec.key}: expected ${spec.dtype}${fmtShape(spec.shape)}, found ${v.dtype}${fmtShape(v.shape)}`);
-      } else store.set(spec.key, v);
+      } else {
+        const bad = firstNonFiniteIndex(v);
+        if (bad >= 0) problems.push(`${spec.key}: non-finite value ${(v.data as Float32Array)[bad]} at flat index ${bad}`);
+        else store.set(spec.key, v);
+      }
     }
     for (const [k, v] of source) if (!expected.has(k)) problems.push(`unexpected ${k} ${v.dtype}${fmtShape(v.shape)}`);
     if (problems.length) {
@@ -60,6 +65,15 @@ export class ParamStore implements ParamSource {
   clone(): ParamStore {
     return new ParamStore([...this.values].map(([k, v]) => [k, v.clone()]));
   }
+}
+
+/** Index of the first NaN or +-Infinity of a float tensor, or -1. */
+export function firstNonFiniteIndex(t: HostTensor): number {
+  if (t.dtype !== "float32" && t.dtype !== "float64") return -1;
+  const d = t.data as Float32Array | Float64Array;
+  // v - v is NaN exactly for NaN and +-Infinity.
+  for (let i = 0; i < d.length; i++) if (d[i]! - d[i]! !== 0) return i;
+  return -1;
 }
 
 /** Every ParamSpec of one or more graphs, deduplicated by key (shared weights appear once). */

@@ -19,7 +19,8 @@ export const nodeFileSystem: FileSystem = {
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   },
   writeFileAtomic(path, chunks) {
-    // A temp file in the target directory, fsynced, then renamed: readers never see a partial file.
+    // A temp file in the target directory (".<name>.<pid>.<random>.tmp", what the trainers' orphan
+    // cleanup looks for), fsynced, then renamed: readers never see a partial file.
     const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
     let fd = -1;
     try {

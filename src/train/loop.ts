@@ -9,13 +9,14 @@
 //   samples/step-<step>.png                        reconstructions or generated samples
 //   recipe.json                                    the effective recipe (after command-line overrides)
 
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { HostTensor } from "../engine/host-tensor.js";
 import { ConfigError, MaskbitError } from "../engine/errors.js";
 import type { ConfigObject, ConfigValue } from "../config/yaml.js";
 import { ProgressBar } from "../node/progress.js";
-import { checkpointPath, loadLatestRunState, saveRunState } from "./checkpoint.js";
+import { checkpointFiles, loadLatestRunState, saveRunState } from "./checkpoint.js";
+import { cleanOrphanedTemps, ORPHANED_TEMP, writeFileAtomic } from "./atomic-file.js";
 import { MetricsLog } from "./metrics-log.js";
 import { plotCurves, smooth } from "./plots.js";
 import type { ExperimentSettings } from "./recipe.js";
@@ -74,6 +75,11 @@ export interface LoopOptions {
   /** Called after each completed step; a throw ends the run like a crash (nothing is saved). */
   readonly onStep?: (done: number, metrics: StepMetrics) => void | Promise<void>;
   readonly log?: (line: string) => void;
+  /**
+   * When aborted (e.g. by the CLI on SIGINT) the loop finishes the step in progress, writes a
+   * checkpoint and returns with `interrupted` set.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface LoopResult {
@@ -84,7 +90,14 @@ export interface LoopResult {
   /** Wall time of this invocation's steps and saves. */
   readonly seconds: number;
   readonly modelPath: string | null;
+  /** Stopped early through `signal` (after saving a checkpoint at `step`). */
+  readonly interrupted: boolean;
+  /** The newest checkpoint when the loop ended, if any. */
+  readonly lastCheckpoint: string | null;
 }
+
+/** A file-system failure during a run (disk full, permissions): the last checkpoint still stands. */
+export class RunIoError extends MaskbitError {}
 
 interface RunMeta<Meta> {
   readonly recipe: ConfigObject;
@@ -115,39 +128,71 @@ const RESUMABLE_CHANGES = [
   "optimizer.params.learning_rate", "optimizer.params.discriminator_learning_rate",
 ];
 
+/** What a run directory may hold: the loop's own files (see the top of this file). */
+function isRunFile(name: string): boolean {
+  return /^checkpoint-\d+\.safetensors$/.test(name) || ORPHANED_TEMP.test(name) || /\.png$/.test(name) ||
+    ["latest.json", "recipe.json", "metrics.jsonl", "samples", "tokenizer.safetensors", "generator.safetensors", "tokens.safetensors"].includes(name);
+}
+
 /**
- * Creates the run directory; refuses one that already holds a run unless resuming. Returns whether
- * a checkpoint is there. Call it before expensive setup so a wrong --out fails at once.
+ * Creates the run directory, or checks an existing one: it must be empty, or a run directory
+ * (only the loop's own files) and then only with `resume`; anything else is refused so a wrong
+ * --out never mixes with, or overwrites, other files. Removes temporary files a killed run left.
+ * Returns whether a checkpoint is there. Call it before expensive setup so a wrong --out fails at once.
  */
-export function prepareRunDirectory(out: string, resume: boolean): boolean {
-  mkdirSync(join(out, "samples"), { recursive: true });
-  const hasRun = existsSync(join(out, "latest.json"));
-  if (hasRun && !resume) {
-    throw new ConfigError({ op: "train", scope: out, expected: "an empty run directory", got: "an existing run (latest.json)", hint: "pass --resume to continue it, or choose another --out" });
+export function prepareRunDirectory(out: string, resume: boolean, log: (line: string) => void = () => {}): boolean {
+  if (existsSync(out) && !statSync(out).isDirectory()) {
+    throw new ConfigError({ op: "train", scope: out, expected: "a run directory", got: "a file", hint: "choose another --out" });
   }
+  // An empty samples/ is what an earlier call of this function made: still an empty run directory.
+  const entries = (existsSync(out) ? readdirSync(out) : []).filter((n) => !(n === "samples" && statSync(join(out, n)).isDirectory() && readdirSync(join(out, n)).length === 0));
+  const foreign = entries.filter((n) => !isRunFile(n));
+  if (foreign.length) {
+    throw new ConfigError({ op: "train", scope: out, expected: "an empty directory or a maskbit run directory", got: `other files (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", ..." : ""})`, hint: "choose a new --out (e.g. runs/<name>)" });
+  }
+  const hasRun = existsSync(join(out, "latest.json")) || checkpointFiles(out).length > 0;
+  // The token cache (checked against its tokenizer when read) and leftover temporaries are not an earlier run.
+  const earlier = entries.filter((n) => n !== "tokens.safetensors" && !ORPHANED_TEMP.test(n));
+  if (earlier.length && !resume) {
+    throw new ConfigError({ op: "train", scope: out, expected: "an empty run directory", got: hasRun ? "an existing run (checkpoints)" : "files of an earlier run without a checkpoint", hint: "pass --resume to continue it, or choose another --out" });
+  }
+  mkdirSync(join(out, "samples"), { recursive: true });
+  const orphans = cleanOrphanedTemps(out);
+  if (orphans.length) log(`note: removed ${orphans.length} temporary file(s) left by an interrupted write (${orphans.join(", ")})`);
   return hasRun;
+}
+
+/** Wraps a file-system failure of the loop's bookkeeping so the message says what still stands. */
+function ioFailure(e: unknown, step: number, lastCheckpoint: string | null): unknown {
+  const code = (e as { code?: unknown }).code;
+  const text = e instanceof Error ? e.message : String(e);
+  if (typeof code !== "string" && !/\bE[A-Z]{2,}\b:/.test(text)) return e;
+  return new RunIoError({
+    op: "training", scope: `after step ${step}`, expected: "the run's files to be writable", got: text.split("\n")[0]!,
+    hint: lastCheckpoint ? `the last complete checkpoint is ${lastCheckpoint}; fix the problem (free space?) and rerun with --resume` : "no checkpoint was written yet; fix the problem and start again",
+  });
 }
 
 export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions): Promise<LoopResult> {
   const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const exp = o.experiment;
-  const hasRun = prepareRunDirectory(o.out, o.resume);
+  const hasRun = prepareRunDirectory(o.out, o.resume, log);
   const metrics = new MetricsLog(join(o.out, "metrics.jsonl"));
   let start = 0, elapsedBefore = 0, lastCheckpoint: string | null = null, resumedFrom: number | null = null;
-  const saved = hasRun ? loadLatestRunState<RunMeta<Meta>>(o.out) : undefined;
+  const saved = hasRun ? loadLatestRunState<RunMeta<Meta>>(o.out, log) : undefined;
   if (saved) {
     for (const change of checkSameRecipe(saved.meta.recipe, o.recipe, o.out)) log(`note: ${change} since the checkpoint`);
     await trainer.restore(saved.step, { tensors: saved.tensors, meta: saved.meta.trainer });
     start = resumedFrom = saved.step;
     elapsedBefore = saved.meta.elapsedSeconds;
-    lastCheckpoint = checkpointPath(o.out, saved.step);
+    lastCheckpoint = saved.path;
     metrics.truncateAfter(start);
     log(`resuming ${o.out} at step ${start} of ${trainer.totalSteps}`);
   } else {
     if (o.resume) log(`nothing to resume in ${o.out}; starting a new run`);
     metrics.truncateAfter(-1);
   }
-  writeFileSync(join(o.out, "recipe.json"), JSON.stringify(o.recipe, null, 2) + "\n");
+  writeFileAtomic(join(o.out, "recipe.json"), JSON.stringify(o.recipe, null, 2) + "\n");
 
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
@@ -161,6 +206,7 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
 
   let done = start;
   const end = o.stopAfter !== undefined && o.stopAfter > start ? Math.min(o.stopAfter, trainer.totalSteps) : o.stopAfter !== undefined ? start : trainer.totalSteps;
+  let interrupted = false;
   for (let step = start; step < end; step++) {
     const stepStart = performance.now();
     const m = await trainer.step(step);
@@ -169,21 +215,29 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
     done = step + 1;
     const last = done === trainer.totalSteps;
     const every = (n: number) => done % n === 0 || last;
-    let record: Record<string, number> = { step: done, ...m, seconds_per_step: (performance.now() - stepStart) / 1000 };
-    const evaluated = trainer.evaluate !== undefined && every(exp.evalEvery);
-    if (evaluated) record = { ...record, ...(await trainer.evaluate!()) };
-    // Eval results are always logged, whatever log_every says.
-    if (every(exp.logEvery) || evaluated) metrics.append(record as { step: number } & Record<string, number>);
-    bar?.update(done, { loss: m.loss });
-    if (every(exp.generateEvery)) await trainer.writeSamples(join(o.out, "samples", `step-${String(done).padStart(8, "0")}.png`));
-    const pause = done === end && !last;
-    if (every(exp.saveEvery) || pause) await save(done);
-    await o.onStep?.(done, m);
-    if (pause) break;
+    const stop = o.signal?.aborted === true;
+    try {
+      let record: Record<string, number> = { step: done, ...m, seconds_per_step: (performance.now() - stepStart) / 1000 };
+      const evaluated = trainer.evaluate !== undefined && every(exp.evalEvery);
+      if (evaluated) record = { ...record, ...(await trainer.evaluate!()) };
+      // Eval results are always logged, whatever log_every says.
+      if (every(exp.logEvery) || evaluated) metrics.append(record as { step: number } & Record<string, number>);
+      bar?.update(done, { loss: m.loss });
+      if (every(exp.generateEvery)) await trainer.writeSamples(join(o.out, "samples", `step-${String(done).padStart(8, "0")}.png`));
+      const pause = (done === end && !last) || (stop && !last);
+      if (every(exp.saveEvery) || pause) await save(done);
+      await o.onStep?.(done, m);
+      if (pause) {
+        interrupted = stop;
+        break;
+      }
+    } catch (e) {
+      throw ioFailure(e, done, lastCheckpoint);
+    }
   }
   // Nothing to do (a finished run resumed, or already past --stop-after): the model file is still reported.
   if (done === start && start > 0) modelPath = await trainer.exportModel(o.out);
-  return { step: done, finished: done === trainer.totalSteps, resumedFrom, seconds: seconds(), modelPath };
+  return { step: done, finished: done === trainer.totalSteps, resumedFrom, seconds: seconds(), modelPath, interrupted, lastCheckpoint };
 }
 
 function snapshotWith<Meta>(trainer: Trainer<Meta>, recipe: ConfigObject, elapsedSeconds: number): { tensors: TrainerSnapshot<Meta>["tensors"]; meta: RunMeta<Meta> } {

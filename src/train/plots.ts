@@ -2,7 +2,7 @@
 // optional dependencies, needed only here: a missing one is named when training starts.
 
 import type { ChartDataset } from "chart.js";
-import { renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "./atomic-file.js";
 import { optionalImport } from "../node/optional-import.js";
 
 const { createCanvas } = await optionalImport<typeof import("@napi-rs/canvas")>("@napi-rs/canvas", "training plots");
@@ -42,10 +42,11 @@ export function plotCurves(path: string, title: string, series: readonly Series[
       plugins: { title: { display: true, text: title } },
     },
   });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, canvas.toBuffer("image/png"));
-  renameSync(tmp, path);
-  chart.destroy();
+  try {
+    writeFileAtomic(path, canvas.toBuffer("image/png"));
+  } finally {
+    chart.destroy();
+  }
 }
 
 /** A moving average, so noisy per-step losses read as a curve. */

@@ -26,6 +26,7 @@ import type { TokenizerRecipe, PerceptualWeights } from "./tokenizer-recipe.js";
 import { AE_FEEDS, D_FEEDS, EMA_FAKE_OUT, EMA_REAL_OUT, X_HAT, buildAutoencoderStep, buildDiscriminatorStep } from "./tokenizer-steps.js";
 import { concatBatches, heldOutBatch, imageLoader, type TrainingImages } from "./images.js";
 import { lrSchedule } from "./recipe.js";
+import { IMAGE_SIZE_METADATA_KEY } from "../models/compat.js";
 import { scalarOutputs, type PlotGroup, type StepMetrics, type Trainer, type TrainerSnapshot } from "./loop.js";
 import { restoreGroup } from "./checkpoint.js";
 
@@ -159,7 +160,8 @@ export class TokenizerTrainer implements Trainer<TokenizerTrainerMeta> {
 
   async exportModel(dir: string): Promise<string> {
     const path = `${dir}/tokenizer.safetensors`;
-    (await this.inference()).save(path);
+    // The training resolution travels with the model, so `generate` can check a generator's token grid against it.
+    (await this.inference()).save(path, { [IMAGE_SIZE_METADATA_KEY]: String(this.recipe.dataset.resolution) });
     return path;
   }
 

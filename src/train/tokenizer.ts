@@ -16,6 +16,8 @@ export interface TrainRunOptions {
   readonly progress?: NodeJS.WriteStream | false;
   readonly onStep?: LoopOptions["onStep"];
   readonly log?: (line: string) => void;
+  /** Abort to stop after the current step with a checkpoint (SIGINT in the CLI). */
+  readonly signal?: AbortSignal;
 }
 
 /** Trains (or resumes) a tokenizer from a recipe document (YAML already loaded, overrides applied). */
@@ -40,5 +42,6 @@ export function loopOptions(doc: ConfigObject, experiment: LoopOptions["experime
     ...(o.progress !== undefined ? { progress: o.progress } : {}),
     ...(o.onStep ? { onStep: o.onStep } : {}),
     ...(o.log ? { log: o.log } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { EXIT } from "../../src/cli/errors.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,26 +29,26 @@ test("inpaint: a grid of input, mask and N completions; the same seed gives the 
   assert.equal(await runCli(["inpaint", image, "--mask", mask, "--class", "8", "-n", "2", "--seed", "3", "--out", b, ...common]), 0);
   assert.deepEqual(await pixels(a), await pixels(b));
   // Refuses to overwrite, then overwrites with --force (a group-level edit, class from the classifier).
-  assert.equal(await runCli(["inpaint", image, "--mask", mask, "-n", "2", "--seed", "4", "--out", a, ...common]), 1);
+  assert.equal(await runCli(["inpaint", image, "--mask", mask, "-n", "2", "--seed", "4", "--out", a, ...common]), EXIT.usage);
   assert.deepEqual(await pixels(a), await pixels(b));
   assert.equal(await runCli(["inpaint", image, "--mask", mask, "--groups", "1", "-n", "2", "--seed", "4", "--out", a, "--force", ...common]), 0);
   assert.notDeepEqual(await pixels(a), await pixels(b));
 });
 
-test("inpaint: masks of the wrong size, with nothing masked, or that are not images fail with exit 1 and write nothing", async () => {
+test("inpaint: masks of the wrong size, with nothing masked, or that are not images are input errors (exit 3) and write nothing", async () => {
   for (const m of ["small.png", "empty.png", "not-an-image.png", "missing.png"]) {
     const out = join(dir, `bad-${m}`);
-    assert.equal(await runCli(["inpaint", image, "--mask", join(dir, m), "--class", "Bag", "-n", "1", "--out", out, ...common]), 1, m);
+    assert.equal(await runCli(["inpaint", image, "--mask", join(dir, m), "--class", "Bag", "-n", "1", "--out", out, ...common]), EXIT.input, m);
     assert.equal(existsSync(out), false, m);
   }
-  assert.equal(await runCli(["inpaint", image, "--class", "Bag", "--out", join(dir, "x.png"), ...common]), 1);
+  assert.equal(await runCli(["inpaint", image, "--class", "Bag", "--out", join(dir, "x.png"), ...common]), EXIT.usage);
 });
 
 test("outpaint: the canvas grows by whole tokens (4 px each) on the given sides", async () => {
   const out = join(dir, "outpaint.png");
   assert.equal(await runCli(["outpaint", image, "--left", "1", "--bottom", "2", "--class", "Bag", "-n", "2", "--seed", "1", "--out", out, ...common]), 0);
   assert.deepEqual(await size(out), [3 * 38 + 2, 40 + 4]);
-  assert.equal(await runCli(["outpaint", image, "--class", "Bag", "--out", join(dir, "none.png"), ...common]), 1);
+  assert.equal(await runCli(["outpaint", image, "--class", "Bag", "--out", join(dir, "none.png"), ...common]), EXIT.usage);
 });
 
 test("bits: one flipped plane, or one tile per plane with --all-planes; bad planes and regions are errors", async () => {
@@ -61,9 +62,11 @@ test("bits: one flipped plane, or one tile per plane with --all-planes; bad plan
   const scaled = join(dir, "bits-scaled.png");
   assert.equal(await runCli(["bits", image, "--plane", "9", "--scale", "2", "--out", scaled, "--threads", "1"]), 0);
   assert.deepEqual(await size(scaled), [3 * 66 + 2, 68]);
-  for (const bad of [["--plane", "10"], ["--plane", "1", "--region", "6,0,4,1"], ["--plane", "1", "--region", "1,2"], [], ["--plane", "1", "--all-planes"]]) {
-    assert.equal(await runCli(["bits", image, ...bad, "--out", join(dir, "bad-bits.png"), "--threads", "1"]), 1, bad.join(" "));
+  for (const bad of [["--plane", "10"], ["--plane", "1", "--region", "1,2"], [], ["--plane", "1", "--all-planes"]]) {
+    assert.equal(await runCli(["bits", image, ...bad, "--out", join(dir, "bad-bits.png"), "--threads", "1"]), EXIT.usage, bad.join(" "));
   }
+  // A region outside this tokenizer's grid is a mismatch with the input, found once the image is tokenized.
+  assert.equal(await runCli(["bits", image, "--plane", "1", "--region", "6,0,4,1", "--out", join(dir, "bad-bits.png"), "--threads", "1"]), EXIT.input);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

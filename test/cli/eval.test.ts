@@ -91,24 +91,24 @@ test("eval-generator: JSON report; two shards merged equal the unsharded run", a
   assertClose(whole, merged);
 });
 
-test("eval: clear errors for a missing Inception file, a bad --shard and incomplete or foreign shard sets", async (t) => {
+test("eval: clear errors (exit 2 usage, 3 input) for a missing Inception file, a bad --shard and incomplete or foreign shard sets", async (t) => {
   const errors: string[] = [];
   t.mock.method(console, "error", (msg: string) => { errors.push(msg); });
-  assert.equal(await runCli([...tokArgs, "--inception", p("missing-inception.safetensors")]), 1);
+  assert.equal(await runCli([...tokArgs, "--inception", p("missing-inception.safetensors")]), 3);
   assert.match(errors.at(-1)!, /--inception/);
   for (const bad of ["2/2", "a/b", "1/0"]) {
-    assert.equal(await runCli([...tokArgs, "--shard", bad]), 1);
+    assert.equal(await runCli([...tokArgs, "--shard", bad]), 2);
     assert.match(errors.at(-1)!, /--shard/);
   }
-  assert.equal(await runCli([...tokArgs, "--shard", "0/2"]), 1, "a shard without --save-shard");
+  assert.equal(await runCli([...tokArgs, "--shard", "0/2"]), 2, "a shard without --save-shard");
   assert.match(errors.at(-1)!, /--save-shard/);
-  assert.equal(await runCli([...tokArgs, "--limit", "2", "--shard", "0/3", "--save-shard", p("x.safetensors")]), 1, "an empty shard");
+  assert.equal(await runCli([...tokArgs, "--limit", "2", "--shard", "0/3", "--save-shard", p("x.safetensors")]), 3, "an empty shard");
   assert.match(errors.at(-1)!, /empty/);
-  assert.equal(await runCli(["eval-merge", p("tok0.safetensors")]), 1);
+  assert.equal(await runCli(["eval-merge", p("tok0.safetensors")]), 3);
   assert.match(errors.at(-1)!, /missing 1\/2/);
-  assert.equal(await runCli(["eval-merge", p("tok0.safetensors"), p("gen1.safetensors")]), 1);
+  assert.equal(await runCli(["eval-merge", p("tok0.safetensors"), p("gen1.safetensors")]), 3);
   assert.match(errors.at(-1)!, /one kind/);
-  assert.equal(await runCli(["eval-merge", p("tok.safetensors")]), 1);
+  assert.equal(await runCli(["eval-merge", p("tok.safetensors")]), 3);
   assert.match(errors.at(-1)!, /evaluation shard/);
 });
 

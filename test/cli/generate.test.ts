@@ -37,10 +37,10 @@ test("generate --all-classes: one row per class", async () => {
   assert.ok(meta.height! >= 3 * 32 && meta.height! < 4 * 32 + 40, `height ${meta.height}`);
 });
 
-test("generate: an unknown class name or no class is a clear error (exit 1)", async () => {
-  assert.equal(await runCli([...base, "--class", "Sneaker", "--out", join(dir, "x.png")]), 1);
-  assert.equal(await runCli([...base, "--out", join(dir, "x.png")]), 1);
-  assert.equal(await runCli(["generate", "--generator", join(dir, "missing.safetensors"), "--class", "1"]), 1);
+test("generate: an unknown class name or no class is a clear error (exit 3 input, 2 usage)", async () => {
+  assert.equal(await runCli([...base, "--class", "Sneaker", "--out", join(dir, "x.png")]), 3);
+  assert.equal(await runCli([...base, "--out", join(dir, "x.png")]), 2);
+  assert.equal(await runCli(["generate", "--generator", join(dir, "missing.safetensors"), "--class", "1"]), 2);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -37,8 +37,8 @@ test("reconstruct writes an input/reconstruction grid; a non-image file is a cle
   assert.ok(meta.width! >= 2 * 32 && meta.height! >= 2 * 32, `${meta.width}x${meta.height}`);
   const text = join(dir, "notes.txt");
   writeFileSync(text, "not an image");
-  assert.equal(await runCli(["tokenize", text, "--out", join(dir, "x.json")]), 1);
-  assert.equal(await runCli(["reconstruct"]), 1);
+  assert.equal(await runCli(["tokenize", text, "--out", join(dir, "x.json")]), 3);
+  assert.equal(await runCli(["reconstruct"]), 2);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

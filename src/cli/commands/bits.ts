@@ -9,6 +9,7 @@ import { loadOneImage, oneImage, openTokenizer, OUT_OPTIONS, outPath, scaleFlag,
 import { makeGrid } from "../../io/image.js";
 import { flipBitPlane, type IdRegion } from "../../models/tokenizer/bit-planes.js";
 import { ConfigError } from "../../engine/errors.js";
+import { UsageError } from "../errors.js";
 
 const OPTIONS = {
   ...IMAGE_TOKENIZER_OPTIONS,
@@ -22,7 +23,7 @@ function parseRegion(text: string | undefined): IdRegion | undefined {
   if (text === undefined) return undefined;
   const parts = text.split(",").map(Number);
   if (parts.length !== 4 || !parts.every(Number.isInteger)) {
-    throw new ConfigError({ op: "maskbit bits", scope: "--region", expected: "x,y,w,h in tokens (four integers)", got: JSON.stringify(text) });
+    throw new UsageError({ op: "maskbit bits", scope: "--region", expected: "x,y,w,h in tokens (four integers)", got: JSON.stringify(text) });
   }
   const [x, y, width, height] = parts as [number, number, number, number];
   return { x, y, width, height };
@@ -34,7 +35,7 @@ export const bits: Command = {
   async run(argv) {
     const { values: v, positionals } = parseCommand("bits", argv, OPTIONS);
     const imagePath = oneImage("bits", positionals);
-    if ((v.plane === undefined) === !v["all-planes"]) throw new ConfigError({ op: "maskbit bits", expected: "exactly one of --plane k and --all-planes", got: v.plane === undefined ? "neither" : "both" });
+    if ((v.plane === undefined) === !v["all-planes"]) throw new UsageError({ op: "maskbit bits", expected: "exactly one of --plane k and --all-planes", got: v.plane === undefined ? "neither" : "both" });
     const region = parseRegion(v.region);
     const out = outPath("bits", v, "bits.png");
     const scale = scaleFlag("bits", v);
@@ -42,7 +43,7 @@ export const bits: Command = {
     try {
       const tokenBits = tok.config.tokenSize;
       if (tok.config.quantizer.kind !== "lfq") throw new ConfigError({ op: "maskbit bits", expected: "an LFQ (bit-token) tokenizer", got: tok.config.quantizer.kind });
-      const planes = v["all-planes"] ? Array.from({ length: tokenBits }, (_, k) => k) : [intOption("bits", "plane", v.plane, 0)];
+      const planes = v["all-planes"] ? Array.from({ length: tokenBits }, (_, k) => k) : [intOption("bits", "plane", v.plane, 0, { min: 0, max: tokenBits - 1, why: `a bit plane of the ${tokenBits}-bit tokens` })];
       const image = await loadOneImage(imagePath, tok, v.size);
       const { ids } = await tok.encode(image);
       const edited = planes.map((k) => flipBitPlane(ids, k, { region, tokenBits }));

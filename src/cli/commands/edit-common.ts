@@ -4,13 +4,16 @@
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { intOption, modelFile, numberOption, SHIPPED } from "../args.js";
-import { IMAGE_TOKENIZER_OPTIONS, loadImagesForTokenizer } from "./tokenize.js";
+import { IMAGE_TOKENIZER_OPTIONS, loadImageBatch } from "./tokenize.js";
 import { Generator } from "../../models/generator/generator.js";
 import type { SamplingDefaults } from "../../models/generator/config.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { InDomainClassifier } from "../../eval/classifier.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { ConfigError } from "../../engine/errors.js";
+import { UsageError } from "../errors.js";
+import { checkOutputFile } from "../outputs.js";
+import { writeFileAtomic } from "../../train/atomic-file.js";
 
 export const OUT_OPTIONS = { out: { type: "string" }, force: { type: "boolean", default: false }, scale: { type: "string" } } as const;
 
@@ -31,27 +34,20 @@ export const GENERATE_OPTIONS = {
 export const GENERATE_USAGE = "[--class <id|name>] [-n N] [--seed s] [--steps T] [--guidance s] [--generator <ckpt>] [--tokenizer <ckpt>] [--size px] [--out grid.png] [--scale k] [--force]";
 
 /** The --out path (or the default), refused when it exists unless --force. */
-export function outPath(command: string, v: { out?: string; force?: boolean }, fallback: string): string {
+export function outPath(command: string, v: { out?: string; force?: boolean }, fallback: string, inputs: readonly string[] = []): string {
   const out = v.out ?? fallback;
-  if (existsSync(out) && !v.force) throw new ConfigError({ op: `maskbit ${command}`, scope: "--out", expected: "a file that does not exist yet", got: out, hint: "pass --force to overwrite it" });
+  checkOutputFile(out, { command, flag: "out", inputs, force: v.force ?? false });
   return out;
 }
 
-/** Writes bytes atomically: a temporary file next to `path`, then a rename. */
+/** Writes bytes atomically (temp file, fsync, rename: the project's one atomic write). */
 export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, bytes);
 }
 
 /** Exactly one positional image path. */
 export function oneImage(command: string, positionals: readonly string[]): string {
-  if (positionals.length !== 1) throw new ConfigError({ op: `maskbit ${command}`, expected: "exactly one image file", got: `${positionals.length}` });
+  if (positionals.length !== 1) throw new UsageError({ op: `maskbit ${command}`, expected: "exactly one image file", got: `${positionals.length}` });
   return positionals[0]!;
 }
 
@@ -64,7 +60,8 @@ export function openGenerator(command: string, v: { generator?: string; "generat
 }
 
 /** The image as the tokenizer's input [1, C, s, s] (shorter side resized to --size, centre crop). */
-export const loadOneImage = (path: string, tok: Tokenizer, size?: string): Promise<HostTensor> => loadImagesForTokenizer([path], tok, size);
+export const loadOneImage = (path: string, tok: Tokenizer, size?: string): Promise<HostTensor> =>
+  loadImageBatch([path], tok, intOption("edit", "size", size, tok.config.numChannels === 1 ? 32 : 256, { min: tok.stride, multipleOf: tok.stride, why: `the tokenizer's stride (${tok.stride})` }));
 
 /**
  * The class to regenerate with: --class, or else the in-domain classifier's prediction on the input
@@ -92,7 +89,7 @@ export function samplingFlags(command: string, gen: Generator, v: { steps?: stri
 
 export function countFlag(command: string, v: { n?: string }, fallback: number): number {
   const n = intOption(command, "n", v.n, fallback);
-  if (n < 1 || n > 64) throw new ConfigError({ op: `maskbit ${command}`, scope: "-n", expected: "between 1 and 64", got: String(n) });
+  if (n < 1 || n > 64) throw new UsageError({ op: `maskbit ${command}`, scope: "-n", expected: "between 1 and 64", got: String(n) });
   return n;
 }
 
@@ -114,7 +111,7 @@ export function stackTiles(tiles: readonly HostTensor[]): HostTensor {
 /** The --scale factor for grid tiles (nearest neighbour; 32-pixel tiles are small on screen). */
 export function scaleFlag(command: string, v: { scale?: string }): number {
   const k = intOption(command, "scale", v.scale, 1);
-  if (k < 1 || k > 16) throw new ConfigError({ op: `maskbit ${command}`, scope: "--scale", expected: "an integer between 1 and 16", got: String(k) });
+  if (k < 1 || k > 16) throw new UsageError({ op: `maskbit ${command}`, scope: "--scale", expected: "an integer between 1 and 16", got: String(k) });
   return k;
 }
 

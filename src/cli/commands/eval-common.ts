@@ -2,10 +2,13 @@
 // the classifier, the dataset split, and the sharding options.
 
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { modelFile, SHIPPED } from "../args.js";
 import { ConfigError } from "../../engine/errors.js";
+import { UsageError } from "../errors.js";
+import { checkOutputFile } from "../outputs.js";
+import { writeFileAtomic } from "../../train/atomic-file.js";
 import type { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
 import type { Fit } from "../../data/loader.js";
@@ -29,6 +32,7 @@ export const EVAL_COMMON_OPTIONS = {
   "save-shard": { type: "string" },
   threads: { type: "string" },
   quiet: { type: "boolean", default: false },
+  force: { type: "boolean", default: false },
 } as const;
 
 export const EVAL_COMMON_HELP = [
@@ -43,17 +47,18 @@ export const EVAL_COMMON_HELP = [
   "  --save-shard <file>    write the mergeable sums (safetensors) for `maskbit eval-merge`",
   "  --threads <n>          ONNX Runtime intra-op threads (default: all cores)",
   "  --quiet                no progress bar",
+  "  --force                replace existing --json / --save-shard files",
 ];
 
 export function fitOption(command: string, value: string | undefined): Fit {
   if (value === "pad" || value === "resize") return value;
-  throw new ConfigError({ op: `maskbit ${command}`, scope: "--fit", expected: "pad or resize", got: JSON.stringify(value) });
+  throw new UsageError({ op: `maskbit ${command}`, scope: "--fit", expected: "pad or resize", got: JSON.stringify(value) });
 }
 
 export function splitOption(command: string, flag: string, value: string | undefined, fallback: Split): Split {
   const v = value ?? fallback;
   if (v === "train" || v === "test") return v;
-  throw new ConfigError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "train or test", got: JSON.stringify(v) });
+  throw new UsageError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "train or test", got: JSON.stringify(v) });
 }
 
 export function loadClassifier(command: string, path: string | undefined, session: SessionOptions): { classifier: InDomainClassifier; path: string } {
@@ -75,7 +80,7 @@ export function writeReport(report: object, json: string | undefined): void {
   const text = JSON.stringify(report, null, 2);
   if (json === undefined) console.log(text);
   else {
-    writeFileSync(json, text + "\n");
+    writeFileAtomic(json, text + "\n");
     console.error(`wrote ${json}`);
   }
 }
@@ -89,7 +94,7 @@ export function fileId(path: string): string {
 /** A shard's scores alone would be misleading (an FD of a part): its sums go to a file for eval-merge. */
 export function requireShardFile(command: string, shard: Shard, file: string | undefined): void {
   if (shard.count > 1 && file === undefined) {
-    throw new ConfigError({ op: `maskbit ${command}`, scope: "--shard", expected: "--save-shard <file> with --shard (merge the files with `maskbit eval-merge`)", got: "no --save-shard" });
+    throw new UsageError({ op: `maskbit ${command}`, scope: "--shard", expected: "--save-shard <file> with --shard (merge the files with `maskbit eval-merge`)", got: "no --save-shard" });
   }
 }
 
@@ -120,10 +125,35 @@ export async function finishEval(sums: EvalSums, shard: Shard, saveShard: string
   }
 }
 
+/** The classifier scores the tokenizer's images (same channels) and, for generators, the same classes. */
+export function checkClassifierFits(command: string, classifier: InDomainClassifier, classifierPath: string, tokenizerChannels: number, tokenizerPath: string, generator?: { readonly numClasses: number; readonly path: string }): void {
+  if (classifier.config.inChannels !== tokenizerChannels) {
+    throw new ConfigError({ op: `maskbit ${command}`, scope: `classifier ${classifierPath} with tokenizer ${tokenizerPath}`, expected: `a classifier of the tokenizer's ${tokenizerChannels} channel(s)`, got: `classifier inChannels ${classifier.config.inChannels}`, hint: "pass --classifier trained on the same kind of images" });
+  }
+  if (generator && generator.numClasses !== classifier.config.numClasses) {
+    throw new ConfigError({ op: `maskbit ${command}`, scope: `classifier ${classifierPath} with generator ${generator.path}`, expected: `a classifier of the generator's ${generator.numClasses} classes`, got: `classifier numClasses ${classifier.config.numClasses}` });
+  }
+}
+
+/** --json and --save-shard checked before the run: writable, not an input, not existing unless --force. */
+export function checkEvalOutputs(command: string, v: { readonly json?: string; readonly "save-shard"?: string; readonly force?: boolean }, inputs: readonly (string | undefined)[]): void {
+  const known = inputs.filter((p): p is string => p !== undefined);
+  if (v.json !== undefined) checkOutputFile(v.json, { command, flag: "json", inputs: known, force: v.force ?? false });
+  if (v["save-shard"] !== undefined) checkOutputFile(v["save-shard"], { command, flag: "save-shard", inputs: known, force: v.force ?? false });
+  if (v.json !== undefined && v.json === v["save-shard"]) throw new UsageError({ op: `maskbit ${command}`, expected: "different --json and --save-shard files", got: v.json });
+}
+
 /** The checks and options every eval command starts with: no positionals, --shard (with its file), --fit. */
 export function commonEvalArgs(command: string, v: { readonly shard?: string; readonly fit?: string; readonly "save-shard"?: string }, positionals: readonly string[]): { shard: Shard; fit: Fit } {
-  if (positionals.length) throw new ConfigError({ op: `maskbit ${command}`, expected: "no positional arguments", got: positionals.join(" ") });
-  const shard = parseShard(v.shard, `maskbit ${command}`);
+  if (positionals.length) throw new UsageError({ op: `maskbit ${command}`, expected: "no positional arguments", got: positionals.join(" ") });
+  let shard: Shard;
+  try {
+    shard = parseShard(v.shard, `maskbit ${command}`);
+  } catch (e) {
+    // A malformed --shard is a command-line mistake (exit 2), whatever the parser calls it.
+    if (e instanceof ConfigError) throw new UsageError({ op: e.op, expected: e.expected, got: e.got, ...(e.scope !== undefined ? { scope: e.scope } : {}), ...(e.hint !== undefined ? { hint: e.hint } : {}) });
+    throw e;
+  }
   requireShardFile(command, shard, v["save-shard"]);
   return { shard, fit: fitOption(command, v.fit) };
 }

@@ -2,12 +2,10 @@
 // against a reference split, class accuracy, IS) and, with --inception, gFID and Inception IS.
 
 import type { Command } from "../command.js";
-import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../args.js";
-import { ConfigError } from "../../engine/errors.js";
-import { Generator } from "../../models/generator/generator.js";
-import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
+import { intOption, modelFile, numberOption, parseCommand, SHIPPED, threadsOption } from "../args.js";
+import { loadModelPair } from "../model-pair.js";
 import { runGeneratorEval, scoreGeneratorEval } from "../../eval/run-generator-eval.js";
-import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs } from "./eval-common.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs, checkEvalOutputs, checkClassifierFits } from "./eval-common.js";
 
 const NAME = "eval-generator";
 const OPTIONS = {
@@ -39,20 +37,27 @@ export const evalGenerator: Command = {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
     const { shard, fit } = commonEvalArgs(NAME, v, positionals);
     const referenceSplit = splitOption(NAME, "reference", v.reference, "train");
-    const batchSize = intOption(NAME, "batch", v.batch, 64), perClass = intOption(NAME, "per-class", v["per-class"], 1000);
-    const seed = intOption(NAME, "seed", v.seed, 0);
-    const referenceLimit = v["reference-limit"] === undefined ? undefined : intOption(NAME, "reference-limit", v["reference-limit"], 0);
-    if (batchSize < 1 || perClass < 1) throw new ConfigError({ op: `maskbit ${NAME}`, expected: "--batch and --per-class at least 1", got: `${batchSize}, ${perClass}` });
-    const session = { threads: intOption(NAME, "threads", v.threads, 0) };
-    const inception = inceptionOption(v.inception);
+    const batchSize = intOption(NAME, "batch", v.batch, 64, { min: 1, max: 4096 }), perClass = intOption(NAME, "per-class", v["per-class"], 1000, { min: 1 });
+    const seed = intOption(NAME, "seed", v.seed, 0, { max: 2 ** 31 - 1 });
+    const referenceLimit = v["reference-limit"] === undefined ? undefined : intOption(NAME, "reference-limit", v["reference-limit"], 0, { min: 1 });
+    const session = threadsOption(NAME, v.threads);
     const generatorPath = modelFile(NAME, "generator", v.generator, SHIPPED.generator);
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
+    checkEvalOutputs(NAME, v, [generatorPath, tokenizerPath, v.classifier, v.inception]);
+    const inception = inceptionOption(v.inception);
     const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
-    const generator = await Generator.load(generatorPath, { session });
-    const tokenizer = await Tokenizer.load(tokenizerPath, { session });
+    let pair;
+    try {
+      pair = await loadModelPair(generatorPath, tokenizerPath, { session });
+      checkClassifierFits(NAME, classifier, classifierPath, pair.tokenizer.config.numChannels, tokenizerPath, { numClasses: pair.generator.config.numClasses, path: generatorPath });
+    } catch (e) {
+      await Promise.all([classifier.dispose(), pair?.dispose()]);
+      throw e;
+    }
+    const { generator, tokenizer } = pair;
     const d = generator.config.sampling;
     const sampling = {
-      steps: intOption(NAME, "steps", v.steps, d.steps),
+      steps: intOption(NAME, "steps", v.steps, d.steps, { min: 1, max: 10_000 }),
       guidanceScale: numberOption(NAME, "guidance", v.guidance, d.guidanceScale),
       scalePow: numberOption(NAME, "scale-pow", v["scale-pow"], d.scalePow),
       randomizeTemperature: numberOption(NAME, "temperature", v.temperature, d.randomizeTemperature),
@@ -72,7 +77,7 @@ export const evalGenerator: Command = {
       await finishEval(sums, shard, v["save-shard"], v.json, (s) => scoreGeneratorEval(s, session));
       return 0;
     } finally {
-      await Promise.all([generator.dispose(), tokenizer.dispose(), classifier.dispose()]);
+      await Promise.all([pair.dispose(), classifier.dispose()]);
     }
   },
 };

@@ -2,8 +2,9 @@
 // scores the whole evaluation, as if it had run in one process.
 
 import type { Command } from "../command.js";
-import { intOption, parseCommand } from "../args.js";
-import { ConfigError } from "../../engine/errors.js";
+import { parseCommand, threadsOption } from "../args.js";
+import { UsageError } from "../errors.js";
+import { checkOutputFile } from "../outputs.js";
 import { EvalSums, mergeEvalSums } from "../../eval/eval-sums.js";
 import { scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
 import { scoreGeneratorEval } from "../../eval/run-generator-eval.js";
@@ -12,15 +13,17 @@ import { writeReport } from "./eval-common.js";
 const OPTIONS = {
   json: { type: "string" },
   threads: { type: "string" },
+  force: { type: "boolean", default: false },
 } as const;
 
 export const evalMerge: Command = {
   summary: "Merge the --save-shard files of a sharded eval-tokenizer / eval-generator run and score the whole.",
-  usage: "maskbit eval-merge <shard.safetensors...> [--json out.json]",
+  usage: "maskbit eval-merge <shard.safetensors...> [--json out.json] [--force]",
   async run(argv) {
     const { values: v, positionals } = parseCommand("eval-merge", argv, OPTIONS);
-    if (!positionals.length) throw new ConfigError({ op: "maskbit eval-merge", expected: "one or more shard files (written by --save-shard)", got: "none" });
-    const session = { threads: intOption("eval-merge", "threads", v.threads, 0) };
+    if (!positionals.length) throw new UsageError({ op: "maskbit eval-merge", expected: "one or more shard files (written by --save-shard)", got: "none" });
+    const session = threadsOption("eval-merge", v.threads);
+    if (v.json !== undefined) checkOutputFile(v.json, { command: "eval-merge", flag: "json", inputs: positionals, force: v.force });
     const merged = mergeEvalSums(positionals.map((p) => EvalSums.load(p)));
     try {
       const report = merged.kind === "tokenizer" ? await scoreTokenizerEval(merged, session) : await scoreGeneratorEval(merged, session);

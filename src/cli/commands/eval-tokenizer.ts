@@ -2,11 +2,11 @@
 // (rFD-FMNIST, rFID with --inception, PSNR, SSIM, codebook usage and entropy), as JSON.
 
 import type { Command } from "../command.js";
-import { intOption, modelFile, parseCommand, SHIPPED } from "../args.js";
-import { ConfigError } from "../../engine/errors.js";
+import { intOption, modelFile, parseCommand, SHIPPED, threadsOption } from "../args.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
+import { maxImageSize } from "./tokenize.js";
 import { runTokenizerEval, scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
-import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs } from "./eval-common.js";
+import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs, checkEvalOutputs, checkClassifierFits } from "./eval-common.js";
 
 const NAME = "eval-tokenizer";
 const OPTIONS = {
@@ -29,14 +29,23 @@ export const evalTokenizer: Command = {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
     const { shard, fit } = commonEvalArgs(NAME, v, positionals);
     const split = splitOption(NAME, "split", v.split, "test");
-    const batchSize = intOption(NAME, "batch", v.batch, 64), size = intOption(NAME, "size", v.size, 32);
-    const limit = v.limit === undefined ? undefined : intOption(NAME, "limit", v.limit, 0);
-    if (batchSize < 1 || size < 1) throw new ConfigError({ op: `maskbit ${NAME}`, expected: "--batch and --size at least 1", got: `${batchSize}, ${size}` });
-    const session = { threads: intOption(NAME, "threads", v.threads, 0) };
-    const inception = inceptionOption(v.inception);
+    const batchSize = intOption(NAME, "batch", v.batch, 64, { min: 1, max: 4096 });
+    const limit = v.limit === undefined ? undefined : intOption(NAME, "limit", v.limit, 0, { min: 1 });
+    const session = threadsOption(NAME, v.threads);
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
+    checkEvalOutputs(NAME, v, [tokenizerPath, v.classifier, v.inception]);
+    const inception = inceptionOption(v.inception);
     const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
-    const tokenizer = await Tokenizer.load(tokenizerPath, { session });
+    let tokenizer;
+    let size: number;
+    try {
+      tokenizer = await Tokenizer.load(tokenizerPath, { session });
+      size = intOption(NAME, "size", v.size, 32, { min: tokenizer.stride, max: maxImageSize(tokenizer), multipleOf: tokenizer.stride, why: "the tokenizer's stride; the maximum bounds encoder memory (MASKBIT_MAX_SIZE raises it)" });
+      checkClassifierFits(NAME, classifier, classifierPath, tokenizer.config.numChannels, tokenizerPath);
+    } catch (e) {
+      await Promise.all([classifier.dispose(), tokenizer?.dispose()]);
+      throw e;
+    }
     try {
       const sums = await runTokenizerEval({
         tokenizer, classifier, data: await fashionMnist(split, v.data), size, fit, batchSize, shard, session,

@@ -3,6 +3,7 @@
 // N completions.
 
 import type { Command } from "../command.js";
+import { UsageError } from "../errors.js";
 import { intOption, parseCommand } from "../args.js";
 import {
   countFlag, editClass, GENERATE_OPTIONS, GENERATE_USAGE, loadOneImage, oneImage, openGenerator, openTokenizer, outPath, scaleFlag, upscale, samplingFlags, seedFlag, stackTiles,
@@ -37,6 +38,9 @@ export const outpaint: Command = {
     const scale = scaleFlag("outpaint", v);
     const n = countFlag("outpaint", v, 4);
     const pad = { left: intOption("outpaint", "left", v.left, 0), right: intOption("outpaint", "right", v.right, 0), top: intOption("outpaint", "top", v.top, 0), bottom: intOption("outpaint", "bottom", v.bottom, 0) };
+    if (pad.left + pad.right + pad.top + pad.bottom === 0) {
+      throw new UsageError({ op: "maskbit outpaint", expected: "at least one of --left/--right/--top/--bottom above 0 (tokens to add)", got: "none" });
+    }
     const [tok, gen] = await Promise.all([openTokenizer("outpaint", v), openGenerator("outpaint", v)]);
     try {
       const image = await loadOneImage(imagePath, tok, v.size);

@@ -2,7 +2,9 @@
 // `key.path=value` overrides, then --data (a shorthand for dataset.params.data_dir).
 
 import { parseArgs } from "node:util";
-import { ConfigError } from "../../engine/errors.js";
+import { ConfigError, MaskbitError } from "../../engine/errors.js";
+import { UsageError } from "../errors.js";
+import { checkOutputDir } from "../outputs.js";
 import { applyOverrides, loadYaml, type ConfigObject } from "../../config/yaml.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
 
@@ -36,28 +38,30 @@ export function parseTrainArgs(argv: readonly string[], withTokenizer: boolean):
     parsed = parseArgs({ args: [...argv], allowPositionals: true, options });
   } catch (e) {
     // node:util reports unknown or malformed options as plain TypeErrors; show them as usage errors.
-    throw new ConfigError({ op: "arguments", expected: "the options listed by --help", got: (e as Error).message });
+    throw new UsageError({ op: "arguments", expected: "the options listed by --help", got: (e as Error).message });
   }
   const { values, positionals } = parsed;
   const need = (name: string, v: string | undefined): string => {
-    if (!v) throw new ConfigError({ op: "arguments", expected: `--${name}`, got: "nothing" });
+    if (!v) throw new UsageError({ op: "arguments", expected: `--${name}`, got: "nothing" });
     return v;
   };
   const int = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new ConfigError({ op: "arguments", scope: `--${name}`, expected: "a positive integer", got: v });
+    if (!/^\+?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) throw new UsageError({ op: "arguments", scope: `--${name}`, expected: "a positive integer", got: JSON.stringify(v) });
     return n;
   };
   const bad = positionals.filter((p) => !p.includes("="));
-  if (bad.length) throw new ConfigError({ op: "arguments", expected: "overrides of the form key.path=value", got: bad.join(" ") });
+  if (bad.length) throw new UsageError({ op: "arguments", expected: "overrides of the form key.path=value", got: bad.join(" ") });
   const threads = int("threads", values.threads);
   const stopAfter = int("stop-after", values["stop-after"]);
   const data = values.data;
   const tokenizer = (values as { tokenizer?: string }).tokenizer;
+  const out = need("out", values.out);
+  checkOutputDir(out, { command: "train", flag: "out" });
   return {
     config: need("config", values.config),
-    out: need("out", values.out),
+    out,
     resume: values.resume ?? false,
     overrides: [...positionals, ...(data ? [`+dataset.params.data_dir=${JSON.stringify(data)}`] : [])],
     session: threads ? { threads } : {},
@@ -66,6 +70,32 @@ export function parseTrainArgs(argv: readonly string[], withTokenizer: boolean):
   };
 }
 
+/** The recipe file with its overrides; a malformed file or override value is a ConfigError naming it. */
 export function recipeDocument(args: TrainArgs): ConfigObject {
-  return applyOverrides(loadYaml(args.config), args.overrides);
+  let doc: ConfigObject;
+  try {
+    doc = loadYaml(args.config);
+  } catch (e) {
+    if (e instanceof MaskbitError) throw e;
+    throw new ConfigError({ op: "recipe", scope: args.config, expected: "a readable YAML recipe", got: firstLine(e), hint: "check the file (is it complete?)" });
+  }
+  try {
+    return applyOverrides(doc, args.overrides);
+  } catch (e) {
+    if (e instanceof MaskbitError) throw e;
+    // Find the override whose value does not parse, to name it.
+    const culprit = args.overrides.find((o) => {
+      try {
+        applyOverrides(doc, [o]);
+        return false;
+      } catch (x) {
+        return !(x instanceof MaskbitError);
+      }
+    });
+    throw new ConfigError({ op: "override", scope: culprit ?? args.overrides.join(" "), expected: "a value in YAML flow syntax (a number, a string, [a, b], {k: v})", got: firstLine(e), hint: "quote the whole argument in the shell, e.g. 'model.vq_model.channel_mult=[1,1,2]'" });
+  }
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 }

@@ -3,7 +3,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "../command.js";
+import { ConfigError } from "../../engine/errors.js";
 import { fmtTime } from "../../node/progress.js";
+import { EXIT } from "../errors.js";
+import { interruptOnSigint, resumeCommand } from "../interrupt.js";
 import { trainGenerator } from "../../train/generator.js";
 import { TRAIN_OPTIONS_HELP, parseTrainArgs, recipeDocument } from "./train-args.js";
 
@@ -20,10 +23,21 @@ export const trainGeneratorCommand: Command = {
   async run(argv) {
     const args = parseTrainArgs(argv, true);
     const tokenizer = args.tokenizer ?? (args.resume ? storedTokenizer(args.out) : undefined);
-    const result = await trainGenerator(recipeDocument(args), {
-      out: args.out, resume: args.resume, session: args.session,
-      ...(tokenizer ? { tokenizer } : {}), ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
-    });
+    const doc = recipeDocument(args);
+    const interrupt = interruptOnSigint("maskbit train-generator");
+    let result;
+    try {
+      result = await trainGenerator(doc, {
+        out: args.out, resume: args.resume, session: args.session, signal: interrupt.signal,
+        ...(tokenizer ? { tokenizer } : {}), ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
+      });
+    } finally {
+      interrupt.release();
+    }
+    if (result.interrupted) {
+      console.error(`interrupted at step ${result.step}; checkpoint ${result.lastCheckpoint}\nresume with: ${resumeCommand("train-generator", argv)}`);
+      return EXIT.interrupted;
+    }
     const state = result.finished ? "finished" : "paused";
     console.log(`${state} at step ${result.step} after ${fmtTime(result.seconds)}; model: ${result.modelPath ?? "(none)"}`);
     return 0;
@@ -34,7 +48,12 @@ export const trainGeneratorCommand: Command = {
 function storedTokenizer(out: string): string | undefined {
   const path = join(out, "recipe.json");
   if (!existsSync(path)) return undefined;
-  const recipe = JSON.parse(readFileSync(path, "utf8")) as { experiment?: { vqgan_checkpoint?: unknown } };
+  let recipe: { experiment?: { vqgan_checkpoint?: unknown } };
+  try {
+    recipe = JSON.parse(readFileSync(path, "utf8")) as typeof recipe;
+  } catch (e) {
+    throw new ConfigError({ op: "train-generator --resume", scope: path, expected: "the run's recipe as JSON", got: (e as Error).message, hint: "pass --tokenizer <file> explicitly" });
+  }
   const file = recipe.experiment?.vqgan_checkpoint;
   return typeof file === "string" && file ? file : undefined;
 }

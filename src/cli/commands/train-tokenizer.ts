@@ -2,6 +2,8 @@
 
 import type { Command } from "../command.js";
 import { fmtTime } from "../../node/progress.js";
+import { EXIT } from "../errors.js";
+import { interruptOnSigint, resumeCommand } from "../interrupt.js";
 import { trainTokenizer } from "../../train/tokenizer.js";
 import { TRAIN_OPTIONS_HELP, parseTrainArgs, recipeDocument } from "./train-args.js";
 
@@ -16,9 +18,20 @@ export const trainTokenizerCommand: Command = {
   ].join("\n"),
   async run(argv) {
     const args = parseTrainArgs(argv, false);
-    const result = await trainTokenizer(recipeDocument(args), {
-      out: args.out, resume: args.resume, session: args.session, ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
-    });
+    const doc = recipeDocument(args);
+    const interrupt = interruptOnSigint("maskbit train-tokenizer");
+    let result;
+    try {
+      result = await trainTokenizer(doc, {
+        out: args.out, resume: args.resume, session: args.session, signal: interrupt.signal, ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
+      });
+    } finally {
+      interrupt.release();
+    }
+    if (result.interrupted) {
+      console.error(`interrupted at step ${result.step}; checkpoint ${result.lastCheckpoint}\nresume with: ${resumeCommand("train-tokenizer", argv)}`);
+      return EXIT.interrupted;
+    }
     const state = result.finished ? "finished" : "paused";
     console.log(`${state} at step ${result.step} after ${fmtTime(result.seconds)}; model: ${result.modelPath ?? "(none)"}`);
     return 0;

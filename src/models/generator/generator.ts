@@ -94,6 +94,8 @@ function parseClassNames(file: string, text: string | undefined): string[] | und
 
 export class Generator {
   private readonly samplers = new SessionCache<Sampler>("Generator");
+  /** sample() calls in flight, with the controller that dispose() aborts them through. */
+  private readonly running = new Map<Promise<unknown>, AbortController>();
 
   private constructor(
     readonly config: GeneratorConfig,
@@ -164,12 +166,28 @@ export class Generator {
     const settings = samplingSettings(this.config.sampling, o);
     validateGeneratorConfig({ ...this.config, sampling: settings });
     if (labels.length === 0) throw new FeedError({ op: "Generator.sample", expected: "at least one label", got: "none" });
+    if (o.seed !== undefined && !(Number.isSafeInteger(o.seed) && o.seed >= 0)) throw new FeedError({ op: "Generator.sample", scope: "seed", expected: "an integer >= 0", got: String(o.seed) });
     const seed = o.random ? undefined : o.seed ?? Math.floor(Math.random() * 2 ** 31);
     const random: RandomSource = o.random ?? { kind: "seed", seed: seed! };
-    const sampler = await this.sampler(labels.length, settings.guidanceScale !== 0, random.kind);
-    const out = await sampler.run({ labels, settings, random, onStep, signal });
-    const ids = out.ids.reshape([labels.length, this.config.tokenGrid, this.config.tokenGrid]);
-    const images = tokenizer ? await tokenizer.decode(ids, { clamp: clamp ?? false }) : undefined;
+    // dispose() during sampling stops this run at its next step (and waits for it) instead of
+    // freeing the sessions under it.
+    const stop = new AbortController();
+    const run = (async () => {
+      const sampler = await this.sampler(labels.length, settings.guidanceScale !== 0, random.kind);
+      const out = await sampler.run({ labels, settings, random, onStep, signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
+      const ids = out.ids.reshape([labels.length, this.config.tokenGrid, this.config.tokenGrid]);
+      return { out, ids, images: tokenizer ? await tokenizer.decode(ids, { clamp: clamp ?? false }) : undefined };
+    })();
+    this.running.set(run, stop);
+    let out, ids, images;
+    try {
+      ({ out, ids, images } = await run);
+    } catch (e) {
+      if (stop.signal.aborted) throw new FeedError({ op: "Generator.sample", expected: "the generator to stay live until sample() resolves", got: "dispose() during sampling" });
+      throw e;
+    } finally {
+      this.running.delete(run);
+    }
     return { ids, bits: out.bits, ...(images ? { images } : {}), ...(seed !== undefined ? { seed } : {}), settings };
   }
 
@@ -191,6 +209,8 @@ export class Generator {
 
   /** Releases every compiled session; the Generator is unusable afterwards. */
   async dispose(): Promise<void> {
+    for (const stop of this.running.values()) stop.abort();
+    await Promise.allSettled([...this.running.keys()]);
     await this.samplers.dispose();
   }
 

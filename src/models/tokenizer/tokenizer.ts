@@ -18,6 +18,7 @@ import {
   codebookSize, latentStride, toOfficialSection, tokenizerConfigFromJson, tokenizerConfigFromYaml, validateTokenizerConfig, type TokenizerConfig,
 } from "./config.js";
 import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
+import { checkFiniteImages } from "../finite.js";
 
 /** Metadata key of the config (official vq_model section as JSON) in a tokenizer safetensors file. */
 export { CONFIG_METADATA_KEY };
@@ -97,10 +98,10 @@ export class Tokenizer {
     return latentStride(this.config);
   }
 
-  /** Writes weights and config as safetensors, loadable by Tokenizer.load(path). */
-  save(path: string): void {
+  /** Writes weights and config (plus e.g. the training image_size) as safetensors, loadable by Tokenizer.load(path). */
+  save(path: string, metadata: Readonly<Record<string, string>> = {}): void {
     const ordered = new Map(tokenizerParamSpecs(this.config).map((s) => [s.key, this.params.get(s.key)!]));
-    writeSafetensors(path, ordered, { [CONFIG_METADATA_KEY]: JSON.stringify(toOfficialSection(this.config)) });
+    writeSafetensors(path, ordered, { ...metadata, [CONFIG_METADATA_KEY]: JSON.stringify(toOfficialSection(this.config)) });
   }
 
   /**
@@ -153,6 +154,7 @@ export class Tokenizer {
     if (images.dtype !== "float32" || images.shape.length !== 4 || images.shape[1] !== c || images.shape[0]! < 1) {
       throw new FeedError({ op: `Tokenizer.${op}`, expected: `images float32[B, ${c}, H, W]`, got: `${images.dtype}${fmtShape(images.shape)}` });
     }
+    checkFiniteImages(`Tokenizer.${op}`, images);
     return [...images.shape];
   }
 
@@ -169,6 +171,7 @@ export class Tokenizer {
       if (side * side !== ids.shape[1]) throw fail("a square number of tokens per image for [B, L] ids", `L = ${ids.shape[1]}`);
       grid = [ids.shape[0]!, side, side];
     }
+    if (grid.some((d) => d < 1)) throw fail("at least one image of at least one token (B, h, w >= 1)", `ids ${fmtShape(ids.shape)}`);
     const n = BigInt(codebookSize(this.config));
     const data = ids.data as BigInt64Array;
     for (let i = 0; i < data.length; i++) {
