@@ -110,8 +110,10 @@ function drawGrid(images: readonly Pixels[], masked?: readonly (readonly boolean
   });
 }
 
+let previews = 0;
 function onStep(r: Reply): void {
   if (r.kind !== "step") return;
+  previews++;
   drawGrid(r.images, r.masked);
   const left = r.masked[0]!.filter(Boolean).length;
   $("step-info").textContent = `step ${r.step + 1} / ${r.steps} · ${r.ms.toFixed(1)} ms · ${left} of ${r.masked[0]!.length} tokens of image 1 still (partly) masked`;
@@ -126,6 +128,7 @@ async function generate(): Promise<Generation> {
   const count = numberField("count", "images", true);
   if (cls !== "all" && (count < 1 || count > 64)) throw new Error(`images: expected 1 to 64, got ${count}`);
   const labels = cls === "all" ? info.classNames.map((_, k) => k) : new Array<number>(count).fill(Number(cls));
+  previews = 0;
   const job = client.request<ImageResult>({ kind: "generate", labels, preview: true, ...s }, onStep);
   setBusy({ id: job.id, what: "generate" });
   try {
@@ -401,6 +404,8 @@ const hook = {
   info: () => info,
   metrics: () => ({ firstImageMs, lastStepMs }),
   generation: () => generation,
+  /** Step previews drawn during the last generation. */
+  previews: () => previews,
   idle: async () => {
     while (busy) await new Promise((r) => setTimeout(r, 20));
   },
