@@ -20,6 +20,7 @@ let info: ModelInfo | undefined;
 let busy: { id: number; what: string } | undefined;
 let firstImageMs: number | undefined;
 let lastStepMs: number | undefined;
+let lastStepWhat = "";
 
 interface Generation { readonly ids: number[][]; readonly images: Pixels[]; readonly labels: number[]; readonly seed: number }
 let generation: Generation | undefined;
@@ -43,7 +44,7 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 function showMetrics(): void {
   const parts: string[] = [];
   if (firstImageMs !== undefined) parts.push(`first image ${(firstImageMs / 1000).toFixed(2)} s after opening`);
-  if (lastStepMs !== undefined) parts.push(`${lastStepMs.toFixed(1)} ms / sampling step`);
+  if (lastStepMs !== undefined) parts.push(`${lastStepMs.toFixed(1)} ms / sampling step (${lastStepWhat})`);
   $("metrics").textContent = parts.length ? parts.join(" · ") : "–";
 }
 
@@ -136,7 +137,7 @@ async function generate(): Promise<Generation> {
     generation = { ids: r.ids.map((x) => [...x]), images: [...r.images], labels, seed: s.seed };
     drawGrid(r.images);
     firstImageMs ??= performance.now();
-    if (r.stepMs?.length) lastStepMs = median(r.stepMs);
+    if (r.stepMs?.length) [lastStepMs, lastStepWhat] = [median(r.stepMs), `batch ${labels.length}${s.guidanceScale !== 0 ? ", guided" : ""}`];
     showMetrics();
     $("step-info").textContent = `${labels.length} image${labels.length === 1 ? "" : "s"} · ${s.steps} steps in ${(r.totalMs / 1000).toFixed(2)} s · seed ${s.seed}`;
     return generation;
@@ -277,7 +278,7 @@ async function runInpaint(): Promise<EditOutcome> {
     edit.label = label;
     edit.mask.fill(0);
     drawEditor();
-    if (r.stepMs?.length) lastStepMs = median(r.stepMs);
+    if (r.stepMs?.length) [lastStepMs, lastStepWhat] = [median(r.stepMs), `inpainting, batch 1${s.guidanceScale !== 0 ? ", guided" : ""}`];
     showMetrics();
     return { before, after: edit.ids, region, beforePixels: [...beforeImage.data], afterPixels: [...r.images[0]!.data] };
   } finally {
@@ -324,6 +325,7 @@ async function loadModel(which: ModelSlot): Promise<ModelInfo> {
     say(`loaded ${which} ${file ? file.name : url}`, "info");
     return i;
   } finally {
+    for (const id of [`${p}-file`, `${p}-config`]) input(id).value = "";
     progressDone();
     setBusy(undefined);
   }
