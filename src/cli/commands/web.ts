@@ -6,6 +6,7 @@ import { intOption, parseCommand } from "../args.js";
 import { buildSite } from "../web/site.js";
 import { serveStatic } from "../web/server.js";
 import { ConfigError } from "../../engine/errors.js";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -41,6 +42,7 @@ export const web: Command = {
       process.once("SIGTERM", stop);
     });
     await server.close();
+    rmSync(dir, { recursive: true, force: true });
     return 0;
   },
 };
