@@ -5,7 +5,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mkdirSync } from "node:fs";
@@ -131,10 +131,12 @@ test("bad input gets a message on the page and the worker keeps working", async 
   const shipped = await Generator.load("fmnist");
   const wrong = Generator.random({ ...shipped.config, tokenBits: 12, groups: 2, hiddenDim: 32, mlpDim: 64, depth: 1, heads: 2 }, 1);
   wrong.save(join(dir, "gen12.safetensors"));
+  await shipped.dispose();
   await page.evaluate(() => document.getElementById("message")!.setAttribute("hidden", ""));
   await page.setInputFiles("#gen-file", join(dir, "gen12.safetensors"));
   await page.click("#gen-load");
   assert.match(await waitMessage("error"), /10-bit tokens.*12-bit/);
+  rmSync(dir, { recursive: true, force: true });
   // A non-image upload.
   await page.evaluate(() => document.getElementById("message")!.setAttribute("hidden", ""));
   await page.setInputFiles("#upload", { name: "notes.png", mimeType: "image/png", buffer: Buffer.from("this is not an image\n") });
