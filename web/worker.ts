@@ -222,6 +222,9 @@ function stepReporter(id: number, s: State & { tokenizer: Tokenizer; generator: 
       const images = pixelsOf(await s.tokenizer.decode(ids, { clamp: true }), masked.length);
       post({ id, kind: "step", step: step.step, steps: step.steps, images, masked, ms }, images.map((p) => p.data.buffer));
     }
+    // Let queued messages (a "cancel") run: the sampler's awaits resolve as microtasks, so
+    // without a macrotask turn here the worker would read its inbox only after the last step.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     last = performance.now();
   };
 }

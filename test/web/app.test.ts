@@ -6,6 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mkdirSync } from "node:fs";
@@ -68,6 +69,31 @@ test("Generate (clicked): one image per class, ids equal Node's for the same see
   const metrics = await page.evaluate(() => window.maskbitApp.metrics());
   assert.ok(metrics.firstImageMs! > 0 && metrics.lastStepMs! > 0);
   assert.match(await page.textContent("#metrics") ?? "", /first image .* s after opening · .* ms \/ sampling step/);
+});
+
+test("Download PNG saves the grid; the shipped models are in Cache Storage; Cancel stops a generation", async () => {
+  const { page } = app;
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  assert.equal(download.suggestedFilename(), `maskbit-seed${SEED}.png`);
+  const bytes = await readFile((await download.path())!);
+  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+  // 8 columns x 2 rows of 32x32 images, at model resolution.
+  assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [8 * SIZE, 2 * SIZE]);
+
+  const cached = await page.evaluate(async () => (await (await caches.open("maskbit-models-v1")).keys()).map((r) => new URL(r.url).pathname).sort());
+  assert.deepEqual(cached, ["/models/fmnist/generator.safetensors", "/models/fmnist/tokenizer.safetensors"]);
+
+  const before = await page.evaluate(() => window.maskbitApp.generation()!.ids);
+  await page.selectOption("#class", "3");
+  await page.fill("#count", "1");
+  await page.fill("#steps", "64");
+  await page.click("#generate");
+  await page.waitForFunction(() => window.maskbitApp.previews() >= 1, null, { timeout: 60_000 });
+  await page.click("#cancel");
+  assert.equal(await waitMessage("info"), "cancelled");
+  assert.ok((await page.evaluate(() => window.maskbitApp.previews())) < 64);
+  assert.deepEqual(await page.evaluate(() => window.maskbitApp.generation()!.ids), before);
+  await page.fill("#steps", String(STEPS));
 });
 
 test("inpainting as another class keeps every unmasked token and regenerates the masked ones", async () => {
