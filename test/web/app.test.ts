@@ -5,13 +5,14 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { Generator } from "../../src/index.js";
 import { startApp, type AppSession } from "./harness.js";
+import { OFFICIAL_CONFIGS, goldenDir } from "../models/generator/helpers.js";
 
 const SEED = 7, STEPS = 6, GUIDANCE = 2, TEMPERATURE = 1;
 const GRID = 8, SIZE = 32, STRIDE = SIZE / GRID;
@@ -203,5 +204,34 @@ test("the page logged no errors; screenshot", async () => {
   const tmp = `${out}.tmp-${process.pid}`;
   writeFileSync(tmp, await page.screenshot({ fullPage: true }));
   renameSync(tmp, out);
+  assert.equal(app.errors.length, 0, app.errors.join("\n"));
+});
+
+test("an official generator .bin with its YAML loads by file picker, samples, and the shipped one comes back by URL", async () => {
+  const { page } = app;
+  // generator_k10: a small network in the released torch.save format (10-bit tokens, like the
+  // shipped tokenizer); its YAML is the official 10-bit recipe with that network's sizes.
+  const yaml = readFileSync(join(OFFICIAL_CONFIGS, "generator/maskbit_generator_10bit.yaml"), "utf8")
+    .replace(/hidden_dim: 1024/, "hidden_dim: 64").replace(/depth: 24/, "depth: 2").replace(/heads: 16/, "heads: 4")
+    .replace(/mlp_dim: 4096/, "mlp_dim: 256").replace(/num_steps: 64/, "num_steps: 4").replace(/resolution: 256/, "resolution: 64")
+    .replace(/model_cls: "lfq_bert"/, 'model_cls: "lfq_bert"\n        nclass: 10');
+  await page.evaluate(() => document.getElementById("message")!.setAttribute("hidden", ""));
+  await page.setInputFiles("#gen-file", join(goldenDir("generator_k10"), "weights.bin"));
+  await page.setInputFiles("#gen-config", { name: "maskbit_generator_k10.yaml", mimeType: "text/yaml", buffer: Buffer.from(yaml) });
+  await page.click("#gen-load");
+  assert.equal(await waitMessage("info"), "loaded generator weights.bin");
+  const info = (await page.evaluate(() => window.maskbitApp.info()))!;
+  assert.deepEqual([info.generatorName, info.tokenBits, info.grid, info.imageSize], ["weights.bin", 10, 4, 16]);
+  await page.selectOption("#class", "all");
+  await page.fill("#steps", "2");
+  const g = (await page.evaluate(() => window.maskbitApp.generate()))!;
+  assert.ok(g, JSON.stringify(await messageText()));
+  assert.equal(g.ids.length, 10);
+  assert.ok(g.ids.every((ids) => ids.length === 16));
+
+  await page.fill("#gen-url", "models/fmnist/generator.safetensors");
+  await page.click("#gen-load");
+  assert.equal(await waitMessage("info"), "loaded generator models/fmnist/generator.safetensors");
+  assert.equal((await page.evaluate(() => window.maskbitApp.info()))!.grid, 8);
   assert.equal(app.errors.length, 0, app.errors.join("\n"));
 });
