@@ -126,6 +126,8 @@ async function init(id: number, choice: BackendChoice, threadsWanted?: number): 
   try {
     models = await loadPair(id, session);
   } catch (e) {
+    // A cached copy that no longer loads must not fail every later visit.
+    await Promise.all(Object.values(DEFAULT_MODELS).map(evict));
     if (backend !== "webgpu") throw e;
     reason = `WebGPU failed (${message(e).message.slice(0, 120)}); using wasm`;
     backend = "wasm";
