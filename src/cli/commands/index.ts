@@ -18,4 +18,5 @@ export const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   inpaint: async () => (await import("./inpaint.js")).inpaint,
   outpaint: async () => (await import("./outpaint.js")).outpaint,
   bits: async () => (await import("./bits.js")).bits,
+  web: async () => (await import("./web.js")).web,
 };
