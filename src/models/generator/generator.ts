@@ -14,6 +14,10 @@ import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
 import { generatorConfigFromJson, generatorConfigToJson, loadGeneratorConfig, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
 import { generatorParamSpecs } from "./transformer.js";
 import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
+import { CompiledGraph } from "../../engine/runtime/session.js";
+import { buildLogitsGraph, logitsFeeds, type LogitsRequest } from "./logits.js";
+
+export type { LogitsRequest };
 
 /** Metadata key under which a generator safetensors file stores its GeneratorConfig (JSON). */
 export { CONFIG_METADATA_KEY };
@@ -75,6 +79,7 @@ function parseClassNames(file: string, text: string | undefined): string[] | und
 
 export class Generator {
   private readonly samplers = new Map<string, Promise<Sampler>>();
+  private readonly logitGraphs = new Map<number, Promise<CompiledGraph>>();
   private disposed = false;
 
   private constructor(
@@ -150,8 +155,32 @@ export class Generator {
     return { ids: out.ids, bits: out.bits, ...(images ? { images } : {}), ...(seed !== undefined ? { seed } : {}), settings };
   }
 
+  /**
+   * One forward pass of the transformer on a given token grid and labels, as the official module
+   * computes it (no guidance, temperature or sampling): float32 logits [B, L, groups, 2^b] with
+   * L = tokenGrid^2 and b = tokenBits / groups, over each bit group's values (the mask token is
+   * never predicted). `mask` (bool [B, L, groups] or [B, L]) replaces slots by the mask token
+   * first; `unconditional` uses the null class.
+   */
+  async logits(r: LogitsRequest): Promise<HostTensor> {
+    if (this.disposed) throw new FeedError({ op: "Generator.logits", expected: "a live generator", got: "one that was disposed" });
+    const feeds = logitsFeeds(this.config, r);
+    const b = r.labels.length;
+    let compiled = this.logitGraphs.get(b);
+    if (!compiled) {
+      const { graph, outputs } = buildLogitsGraph(this.config, b);
+      compiled = CompiledGraph.create(graph, outputs, this.session);
+      this.logitGraphs.set(b, compiled);
+      compiled.catch(() => this.logitGraphs.delete(b));
+    }
+    return (await (await compiled).run(feeds, this.params)).logits!;
+  }
+
   /** Releases every compiled session; the Generator is unusable afterwards. */
   async dispose(): Promise<void> {
+    const logitGraphs = [...this.logitGraphs.values()];
+    this.logitGraphs.clear();
+    await Promise.all(logitGraphs.map(async (s) => (await s).dispose()));
     this.disposed = true;
     const samplers = [...this.samplers.values()];
     this.samplers.clear();
