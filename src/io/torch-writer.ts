@@ -16,6 +16,7 @@
 import type { HostTensor } from "../engine/host-tensor.js";
 import type { DType } from "../engine/graph/dtype.js";
 import { CheckpointError } from "../engine/errors.js";
+import { StoredZip } from "./zip-writer.js";
 
 const OP = "encodeTorchCheckpoint";
 
@@ -42,7 +43,7 @@ export function encodeTorchCheckpoint(state: ReadonlyMap<string, HostTensor>, op
 export function encodeTorchCheckpointParts(state: ReadonlyMap<string, HostTensor>, opts: TorchWriteOptions = {}): Uint8Array[] {
   const root = opts.root ?? "archive";
   if (!/^[A-Za-z0-9_.-]+$/.test(root)) throw new CheckpointError({ op: OP, expected: "a root folder name of letters, digits, _ . -", got: JSON.stringify(root) });
-  const zip = new StoredZip();
+  const zip = new StoredZip(OP);
   zip.add(`${root}/data.pkl`, pickleStateDict(state));
   zip.add(`${root}/byteorder`, ascii("little"));
   let n = 0;
@@ -108,96 +109,6 @@ function contiguousStrides(shape: readonly number[]): number[] {
   let step = 1;
   for (let d = shape.length - 1; d >= 0; d--) { out[d] = step; step *= shape[d]!; }
   return out;
-}
-
-// --- zip (STORED, no zip64) ----------------------------------------------------------------------
-
-const ALIGN = 64;
-const LIMIT = 0xffffffff;
-
-class StoredZip {
-  private readonly parts: Uint8Array[] = [];
-  private readonly central: Uint8Array[] = [];
-  private offset = 0;
-  private count = 0;
-
-  add(name: string, data: Uint8Array): void {
-    const nameBytes = ascii(name);
-    // Pad the extra field so the member's data starts on an ALIGN boundary.
-    const extraLen = (ALIGN - ((this.offset + 30 + nameBytes.length + 4) % ALIGN)) % ALIGN + 4;
-    const crc = crc32(data);
-    if (data.length >= LIMIT || this.offset >= LIMIT) {
-      throw new CheckpointError({ op: OP, scope: name, expected: "an archive under 4 GiB (zip64 is not written)", got: `${this.offset + data.length} bytes`, hint: "use safetensors for larger models" });
-    }
-    const local = new Uint8Array(30 + nameBytes.length + extraLen);
-    const v = new DataView(local.buffer);
-    v.setUint32(0, 0x04034b50, true);
-    v.setUint16(4, 20, true); // version needed
-    v.setUint16(6, 0, true); // flags
-    v.setUint16(8, 0, true); // method: STORED
-    v.setUint32(10, 0, true); // dos time/date
-    v.setUint32(14, crc, true);
-    v.setUint32(18, data.length, true);
-    v.setUint32(22, data.length, true);
-    v.setUint16(26, nameBytes.length, true);
-    v.setUint16(28, extraLen, true);
-    local.set(nameBytes, 30);
-    // An extra record with an unassigned id (0xcafe), as padding: id, length, zeros.
-    v.setUint16(30 + nameBytes.length, 0xcafe, true);
-    v.setUint16(32 + nameBytes.length, extraLen - 4, true);
-
-    const cd = new Uint8Array(46 + nameBytes.length);
-    const c = new DataView(cd.buffer);
-    c.setUint32(0, 0x02014b50, true);
-    c.setUint16(4, 20, true); // made by
-    c.setUint16(6, 20, true);
-    c.setUint16(8, 0, true);
-    c.setUint16(10, 0, true);
-    c.setUint32(12, 0, true);
-    c.setUint32(16, crc, true);
-    c.setUint32(20, data.length, true);
-    c.setUint32(24, data.length, true);
-    c.setUint16(28, nameBytes.length, true);
-    c.setUint32(42, this.offset, true);
-    cd.set(nameBytes, 46);
-
-    this.parts.push(local, data);
-    this.central.push(cd);
-    this.offset += local.length + data.length;
-    this.count++;
-  }
-
-  finish(): Uint8Array[] {
-    const cdSize = this.central.reduce((n, p) => n + p.length, 0);
-    if (this.offset + cdSize >= LIMIT || this.count >= 0xffff) {
-      throw new CheckpointError({ op: OP, expected: "an archive under 4 GiB and 65535 members (zip64 is not written)", got: `${this.offset + cdSize} bytes, ${this.count} members` });
-    }
-    const end = new Uint8Array(22);
-    const v = new DataView(end.buffer);
-    v.setUint32(0, 0x06054b50, true);
-    v.setUint16(8, this.count, true);
-    v.setUint16(10, this.count, true);
-    v.setUint32(12, cdSize, true);
-    v.setUint32(16, this.offset, true);
-    return [...this.parts, ...this.central, end];
-  }
-}
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE, as zip uses). */
-export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 function ascii(s: string): Uint8Array {
