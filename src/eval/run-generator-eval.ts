@@ -1,5 +1,5 @@
 // Generator evaluation (spec 4.1, in-domain variant): N samples per class, sample i drawing all its
-// randomness from (seed, i) alone (sample-seeds.ts), so a shard (a contiguous block of samples) draws
+// randomness from (seed, i) alone (sample-seeds.ts), so a shard (a contiguous block of batches) draws
 // exactly the samples the unsharded run would, whatever the shard count or batch size. The sums behind FD-FMNIST (classifier features of samples vs a
 // reference split), class accuracy (classifier predictions vs requested labels), the in-domain IS
 // (classifier logits) and, with Inception weights, gFID and IS are accumulated into EvalSums.
@@ -54,8 +54,10 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
   // Classes interleaved (0, 1, .., C-1, 0, ..): every batch and every IS split of 5000 covers the
   // classes evenly, as a random-label run would, where class blocks would cap a split's IS.
   const labels = Array.from({ length: classes * o.perClass }, (_, i) => i % classes);
-  const mine = shardRange(labels.length, shard);
-  const batches = Math.ceil((mine.end - mine.start) / o.batchSize);
+  // Shards take whole global batches (batch k = samples kB..(k+1)B-1), so with one --batch every
+  // shard count runs the same batches, bit for bit; the samples themselves depend on neither.
+  const mine = shardRange(Math.ceil(labels.length / o.batchSize), shard);
+  const batches = mine.end - mine.start;
   const refTotal = Math.min(o.referenceLimit ?? o.reference.count, o.reference.count);
   if (refTotal < 2) throw new ConfigError({ op, scope: "--reference-limit", expected: "at least 2 reference images", got: `${refTotal}` });
   const ref = shardRange(refTotal, shard);
@@ -88,7 +90,7 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
     }
     const { tokenGrid, groups } = o.generator.config;
     for (let k = 0; k < batches; k++) {
-      const first = mine.start + k * o.batchSize, last = Math.min(first + o.batchSize, mine.end);
+      const first = (mine.start + k) * o.batchSize, last = Math.min(first + o.batchSize, labels.length);
       const want = labels.slice(first, last);
       const random = perSampleRandom(o.seed, want.map((_, i) => first + i), tokenGrid * tokenGrid, groups);
       const out = await o.generator.sample({ ...o.sampling, labels: want, random, tokenizer: o.tokenizer, clamp: true });
