@@ -178,10 +178,10 @@ export class Generator {
 
   /** Releases every compiled session; the Generator is unusable afterwards. */
   async dispose(): Promise<void> {
+    this.disposed = true;
     const logitGraphs = [...this.logitGraphs.values()];
     this.logitGraphs.clear();
     await Promise.all(logitGraphs.map(async (s) => (await s).dispose()));
-    this.disposed = true;
     const samplers = [...this.samplers.values()];
     this.samplers.clear();
     await Promise.all(samplers.map(async (s) => (await s).dispose()));
