@@ -3,9 +3,9 @@
 // their own. The platform entry points (node.ts, browser.ts) re-export this after installing
 // their ONNX Runtime and platform services; import "maskbit", not this file.
 
-export { Tokenizer, type TokenizerSource, type TokenizerLoadOptions, type EncodeResult, type DecodeOptions } from "./models/tokenizer/tokenizer.js";
+export { Tokenizer, type TokenizerSource, type TokenizerLoadOptions, type EncodeResult, type EncodeOptions, type DecodeOptions } from "./models/tokenizer/tokenizer.js";
 export * as tokenizerConfig from "./models/tokenizer/config.js";
-export { Generator, type GeneratorSource, type GeneratorLoadOptions, type SampleOptions, type GenerationResult } from "./models/generator/generator.js";
+export { Generator, type GeneratorSource, type GeneratorLoadOptions, type SampleOptions, type GenerationResult, type LogitsRequest } from "./models/generator/generator.js";
 export * as generatorConfig from "./models/generator/config.js";
 export { SHIPPED_MODELS, type ShippedModelName } from "./models/model-source.js";
 export { exportOnnx, exportTokenizerEncoder, exportTokenizerDecoder, exportGeneratorStep, type OnnxFile, type OnnxExportOptions } from "./models/export-onnx.js";
@@ -29,3 +29,5 @@ export { setPlatform, platform, type Platform, type FileSystem } from "./io/plat
 export { imageInputToTensor, toPng, toRgba, type ImageInput } from "./io/image-input.js";
 export { decodePng, encodePngRgba } from "./io/png.js";
 export { rgbaToTensor, tensorToRgba, type RgbaImage } from "./io/rgba.js";
+export { encodeTorchCheckpoint } from "./io/torch-writer.js";
+export { encodeNpzParts, imagesToAdmBatch } from "./io/npz.js";

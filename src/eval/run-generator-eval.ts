@@ -1,6 +1,6 @@
-// Generator evaluation (spec 4.1, in-domain variant): N samples per class are drawn in fixed global
-// batches (batch k holds samples kB..(k+1)B-1 and seed batchSeed(seed, k)), so a shard draws exactly the
-// samples the unsharded run would. The sums behind FD-FMNIST (classifier features of samples vs a
+// Generator evaluation (spec 4.1, in-domain variant): N samples per class, sample i drawing all its
+// randomness from (seed, i) alone (sample-seeds.ts), so a shard (a contiguous block of batches) draws
+// exactly the samples the unsharded run would, whatever the shard count or batch size. The sums behind FD-FMNIST (classifier features of samples vs a
 // reference split), class accuracy (classifier predictions vs requested labels), the in-domain IS
 // (classifier logits) and, with Inception weights, gFID and IS are accumulated into EvalSums.
 
@@ -20,6 +20,7 @@ import { GENERATION_IS } from "./inception-score.js";
 import { EvalSums, type EvalSettings } from "./eval-sums.js";
 import { frechetOfStats, inceptionScoreOfLogits, toRgb } from "./eval-scores.js";
 import { shardRange, WHOLE, type Shard } from "./shard.js";
+import { perSampleRandom } from "./sample-seeds.js";
 
 export interface GeneratorEvalOptions {
   readonly generator: Generator;
@@ -37,11 +38,10 @@ export interface GeneratorEvalOptions {
   readonly shard?: Shard;
   readonly settings?: EvalSettings;
   readonly onBatch?: (done: number, total: number) => void;
+  /** Each generated batch, clamped to [0, 1], with the global index of its first sample (e.g. for --save-npz). */
+  readonly onSamples?: (images: HostTensor, firstIndex: number) => void | Promise<void>;
   readonly session?: SessionOptions;
 }
-
-/** The seed of global batch k: distinct batches get unrelated streams, and (seed, k) pairs do not collide for k < 1e6. */
-export const batchSeed = (seed: number, k: number): number => (seed * 1_000_003 + k) % 2 ** 31;
 
 export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSums> {
   const op = "runGeneratorEval";
@@ -54,8 +54,10 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
   // Classes interleaved (0, 1, .., C-1, 0, ..): every batch and every IS split of 5000 covers the
   // classes evenly, as a random-label run would, where class blocks would cap a split's IS.
   const labels = Array.from({ length: classes * o.perClass }, (_, i) => i % classes);
-  const batches = Math.ceil(labels.length / o.batchSize);
-  const mine = shardRange(batches, shard);
+  // Shards take whole global batches (batch k = samples kB..(k+1)B-1), so with one --batch every
+  // shard count runs the same batches, bit for bit; the samples themselves depend on neither.
+  const mine = shardRange(Math.ceil(labels.length / o.batchSize), shard);
+  const batches = mine.end - mine.start;
   const refTotal = Math.min(o.referenceLimit ?? o.reference.count, o.reference.count);
   if (refTotal < 2) throw new ConfigError({ op, scope: "--reference-limit", expected: "at least 2 reference images", got: `${refTotal}` });
   const ref = shardRange(refTotal, shard);
@@ -75,7 +77,7 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
       sums.stats.set("fid_gen", FeatureStats.empty(2048, session));
     }
     const refBatches = Math.ceil((ref.end - ref.start) / o.batchSize);
-    const steps = refBatches + mine.end - mine.start;
+    const steps = refBatches + batches;
     o.onBatch?.(0, steps);
     // Reference statistics: this shard's block of the reference split.
     const refImages = subset(o.reference, Array.from({ length: ref.end - ref.start }, (_, i) => ref.start + i));
@@ -86,11 +88,15 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
       if (inception) await sums.statsOf("fid_ref").add((await inception.run(toRgb(real))).pool2048!);
       o.onBatch?.(b + 1, steps);
     }
-    for (let k = mine.start; k < mine.end; k++) {
-      const want = labels.slice(k * o.batchSize, (k + 1) * o.batchSize);
-      const out = await o.generator.sample({ ...o.sampling, labels: want, seed: batchSeed(o.seed, k), tokenizer: o.tokenizer, clamp: true });
+    const { tokenGrid, groups } = o.generator.config;
+    for (let k = 0; k < batches; k++) {
+      const first = (mine.start + k) * o.batchSize, last = Math.min(first + o.batchSize, labels.length);
+      const want = labels.slice(first, last);
+      const random = perSampleRandom(o.seed, want.map((_, i) => first + i), tokenGrid * tokenGrid, groups);
+      const out = await o.generator.sample({ ...o.sampling, labels: want, random, tokenizer: o.tokenizer, clamp: true });
+      await o.onSamples?.(out.images!, first);
       await addGenerated(sums, o.classifier, inception, out.images!, want, classes);
-      o.onBatch?.(refBatches + k - mine.start + 1, steps);
+      o.onBatch?.(refBatches + k + 1, steps);
     }
     return sums;
   } finally {

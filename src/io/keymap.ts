@@ -26,3 +26,19 @@ export function renameLegacyGeneratorKeys<T>(state: ReadonlyMap<string, T>): Map
   }
   return out;
 }
+
+/**
+ * The inverse of renameLegacyGeneratorKeys: `input_proj.*` back to the released checkpoints'
+ * `token_emb.*`, so a written generator loads with the official load_pretrained.
+ */
+export function toReleasedGeneratorKeys<T>(state: ReadonlyMap<string, T>): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const [key, value] of state) {
+    const renamed = key.startsWith(GENERATOR_PREFIX) ? LEGACY_GENERATOR_PREFIX + key.slice(GENERATOR_PREFIX.length) : key;
+    if (out.has(renamed) || (renamed !== key && state.has(renamed))) {
+      throw new CheckpointError({ op: "toReleasedGeneratorKeys", expected: `at most one of ${key} / ${renamed}`, got: "both", hint: "the state dict mixes legacy and current key names" });
+    }
+    out.set(renamed, value);
+  }
+  return out;
+}

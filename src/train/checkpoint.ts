@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../node/atomic-file.js";
 import { firstNonFiniteIndex } from "../engine/params.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { HostTensor } from "../engine/host-tensor.js";

@@ -16,7 +16,7 @@ import { ConfigError, MaskbitError } from "../engine/errors.js";
 import type { ConfigObject, ConfigValue } from "../config/yaml.js";
 import { ProgressBar } from "../node/progress.js";
 import { checkpointFiles, loadLatestRunState, saveRunState } from "./checkpoint.js";
-import { cleanOrphanedTemps, ORPHANED_TEMP, writeFileAtomic } from "./atomic-file.js";
+import { cleanOrphanedTemps, ORPHANED_TEMP, writeFileAtomic } from "../node/atomic-file.js";
 import { MetricsLog } from "./metrics-log.js";
 import { plotCurves, smooth } from "./plots.js";
 import type { ExperimentSettings } from "./recipe.js";

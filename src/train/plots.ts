@@ -2,7 +2,7 @@
 // optional dependencies, needed only here: a missing one is named when training starts.
 
 import type { ChartDataset } from "chart.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic } from "../node/atomic-file.js";
 import { optionalImport } from "../node/optional-import.js";
 
 const { createCanvas } = await optionalImport<typeof import("@napi-rs/canvas")>("@napi-rs/canvas", "training plots");

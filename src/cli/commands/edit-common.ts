@@ -13,7 +13,7 @@ import { HostTensor } from "../../engine/host-tensor.js";
 import { ConfigError } from "../../engine/errors.js";
 import { UsageError } from "../errors.js";
 import { checkOutputFile } from "../outputs.js";
-import { writeFileAtomic } from "../../train/atomic-file.js";
+import { writeFileAtomic } from "../../node/atomic-file.js";
 
 export const OUT_OPTIONS = { out: { type: "string" }, force: { type: "boolean", default: false }, scale: { type: "string" } } as const;
 

@@ -8,7 +8,7 @@ import { modelFile, SHIPPED } from "../args.js";
 import { ConfigError } from "../../engine/errors.js";
 import { UsageError } from "../errors.js";
 import { checkOutputFile } from "../outputs.js";
-import { writeFileAtomic } from "../../train/atomic-file.js";
+import { writeFileAtomic } from "../../node/atomic-file.js";
 import type { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
 import type { Fit } from "../../data/loader.js";

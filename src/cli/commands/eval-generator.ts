@@ -5,6 +5,9 @@ import type { Command } from "../command.js";
 import { intOption, modelFile, numberOption, parseCommand, SHIPPED, threadsOption } from "../args.js";
 import { loadModelPair } from "../model-pair.js";
 import { runGeneratorEval, scoreGeneratorEval } from "../../eval/run-generator-eval.js";
+import { HostTensor } from "../../engine/host-tensor.js";
+import { admSampleBatchParts, imagesToAdmBatch } from "../../io/npz.js";
+import { writeFileAtomic } from "../../node/atomic-file.js";
 import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs, checkEvalOutputs, checkClassifierFits } from "./eval-common.js";
 
 const NAME = "eval-generator";
@@ -19,6 +22,7 @@ const OPTIONS = {
   guidance: { type: "string" },
   "scale-pow": { type: "string" },
   temperature: { type: "string" },
+  "save-npz": { type: "string" },
 } as const;
 
 export const evalGenerator: Command = {
@@ -27,10 +31,11 @@ export const evalGenerator: Command = {
     "maskbit eval-generator [--generator <file>] [--per-class N] [--seed s] [--reference train|test] [options]",
     "  --generator <file>     generator (default: the shipped Fashion-MNIST one)",
     "  --per-class <N>        samples per class (default 1000)",
-    "  --seed <s>             base seed; batch k samples with a seed derived from (s, k) (default 0)",
+    "  --seed <s>             base seed; sample i draws from a stream seeded by (s, i), whatever the shards or batch (default 0)",
     "  --reference train|test real images for the reference statistics (default train)",
     "  --reference-limit <N>  the first N reference images (default all)",
     "  --steps/--guidance/--scale-pow/--temperature   sampling overrides (default: the generator's config)",
+    "  --save-npz <file>      also write this run's (or shard's) samples as the ADM evaluator's .npz (arr_0: uint8 [N,H,W,3])",
     ...EVAL_COMMON_HELP,
   ].join("\n"),
   async run(argv) {
@@ -62,6 +67,7 @@ export const evalGenerator: Command = {
       scalePow: numberOption(NAME, "scale-pow", v["scale-pow"], d.scalePow),
       randomizeTemperature: numberOption(NAME, "temperature", v.temperature, d.randomizeTemperature),
     };
+    const npzBatches: HostTensor[] = [];
     try {
       const sums = await runGeneratorEval({
         generator, tokenizer, classifier, perClass, seed, batchSize, sampling, fit, shard, session,
@@ -73,7 +79,9 @@ export const evalGenerator: Command = {
           class_names: generator.classNames ?? null,
         },
         onBatch: batchProgress(`${NAME} ${v.shard ?? ""}`.trim(), v.quiet),
+        ...(v["save-npz"] !== undefined ? { onSamples: (images: HostTensor) => { npzBatches.push(imagesToAdmBatch(images)); } } : {}),
       });
+      if (v["save-npz"] !== undefined) writeAdmSamples(v["save-npz"], npzBatches);
       await finishEval(sums, shard, v["save-shard"], v.json, (s) => scoreGeneratorEval(s, session));
       return 0;
     } finally {
@@ -81,3 +89,14 @@ export const evalGenerator: Command = {
     }
   },
 };
+
+/** The batches (uint8 [b, H, W, 3] each, in sample order) as one ADM sample file. */
+function writeAdmSamples(path: string, batches: readonly HostTensor[]): void {
+  const [, h, w] = batches[0]!.shape as number[];
+  const n = batches.reduce((k, b) => k + b.shape[0]!, 0);
+  const all = new Uint8Array(n * h! * w! * 3);
+  let at = 0;
+  for (const b of batches) { all.set(b.data as Uint8Array, at); at += b.data.length; }
+  writeFileAtomic(path, admSampleBatchParts(new HostTensor("uint8", [n, h!, w!, 3], all)));
+  console.error(`wrote ${path} (${n} samples, uint8 ${n}x${h}x${w}x3)`);
+}

@@ -12,8 +12,7 @@ import { ProgressBar } from "../../node/progress.js";
 import { loadModelPair } from "../model-pair.js";
 import { encodePng, makeGrid } from "../../io/image.js";
 import { HostTensor } from "../../engine/host-tensor.js";
-import { batchSeed } from "../../eval/run-generator-eval.js";
-import { writeFileAtomic } from "../../train/atomic-file.js";
+import { writeFileAtomic } from "../../node/atomic-file.js";
 
 const OPTIONS = {
   generator: { type: "string" },
@@ -37,6 +36,9 @@ const OPTIONS = {
 
 /** A single grid PNG holds every sample in memory (float32) at once; past this use --out-dir. */
 const MAX_GRID_BYTES = 256 * 2 ** 20;
+
+/** The seed of batch k of a run: each batch draws from its own seed, so -n N samples in any --batch are reproducible. */
+const batchSeed = (seed: number, k: number): number => (seed * 1_000_003 + k) % 2 ** 31;
 
 export const generate: Command = {
   summary: "Generate class-conditional images with MaskBit (defaults: the shipped Fashion-MNIST models).",

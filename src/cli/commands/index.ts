@@ -19,4 +19,5 @@ export const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   outpaint: async () => (await import("./outpaint.js")).outpaint,
   bits: async () => (await import("./bits.js")).bits,
   web: async () => (await import("./web.js")).web,
+  convert: async () => (await import("./convert.js")).convert,
 };

@@ -13,7 +13,7 @@ import { IMAGE_TOKENIZER_HELP, IMAGE_TOKENIZER_OPTIONS, loadImageBatch, openImag
 import { makeGrid } from "../../io/image.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { UsageError } from "../errors.js";
-import { writeFileAtomic } from "../../train/atomic-file.js";
+import { writeFileAtomic } from "../../node/atomic-file.js";
 
 const OPTIONS = { ...IMAGE_TOKENIZER_OPTIONS, out: { type: "string", default: "reconstruction.png" } } as const;
 

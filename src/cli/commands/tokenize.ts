@@ -8,7 +8,7 @@ import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { loadForEval } from "../../io/image.js";
 import { encodeNpy } from "../../io/npy.js";
 import { HostTensor } from "../../engine/host-tensor.js";
-import { writeFileAtomic } from "../../train/atomic-file.js";
+import { writeFileAtomic } from "../../node/atomic-file.js";
 
 /** The options reconstruct shares: the tokenizer (with its config for .bin files), size, batch, threads, --force. */
 export const IMAGE_TOKENIZER_OPTIONS = {

@@ -6,7 +6,7 @@ import { defineOp, sameDType, type InferContext } from "./define-op.js";
 import type { Dim, Tensor } from "../graph/tensor.js";
 import { attr } from "../onnx/emitter.js";
 import { fmtShape } from "../errors.js";
-import { reduceSum } from "./reduce.js";
+import { reduceSum, reduceSumByAxis } from "./reduce.js";
 import { concat, pad, reshape, slice, transpose, transposeLast2, unsqueeze } from "./shape-ops.js";
 import { matmul } from "./matmul.js";
 import { gather } from "./gather.js";
@@ -54,7 +54,7 @@ const conv2dOp = defineOp<ConvAttrs>({
   vjp: ({ g: [g], inputs: [x, w, b], attrs }) => [
     convInputGrad(g!, w!, attrs, x!),
     convWeightGrad(x!, g!, attrs, w!),
-    ...(b ? [reduceSum(g!, [0, 2, 3])] : []),
+    ...(b ? [reduceSumByAxis(g!, [0, 2, 3])] : []),
   ],
 });
 

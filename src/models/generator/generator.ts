@@ -19,6 +19,10 @@ import { generatorParamSpecs } from "./transformer.js";
 import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
 import { completeTokens, type CompleteOptions, type CompletionResult } from "./edit.js";
 import { outpaintTokens, type OutpaintOptions, type OutpaintResult } from "./outpaint.js";
+import { CompiledGraph } from "../../engine/runtime/session.js";
+import { buildLogitsGraph, logitsFeeds, type LogitsRequest } from "./logits.js";
+
+export type { LogitsRequest };
 
 /** Metadata key under which a generator safetensors file stores its GeneratorConfig (JSON). */
 export { CONFIG_METADATA_KEY };
@@ -96,6 +100,7 @@ export class Generator {
   private readonly samplers = new SessionCache<Sampler>("Generator");
   /** sample() calls in flight, with the controller that dispose() aborts them through. */
   private readonly running = new Map<Promise<unknown>, AbortController>();
+  private readonly logitGraphs = new SessionCache<CompiledGraph>("Generator");
 
   private constructor(
     readonly config: GeneratorConfig,
@@ -207,11 +212,29 @@ export class Generator {
     return outpaintTokens((c) => this.complete(c), this.config.tokenGrid, o);
   }
 
+  /**
+   * One forward pass of the transformer on a given token grid and labels, as the official module
+   * computes it (no guidance, temperature or sampling): float32 logits [B, L, groups, 2^b] with
+   * L = tokenGrid^2 and b = tokenBits / groups, over each bit group's values (the mask token is
+   * never predicted). `mask` (bool [B, L, groups] or [B, L]) replaces slots by the mask token
+   * first; `unconditional` uses the null class.
+   */
+  async logits(r: LogitsRequest): Promise<HostTensor> {
+    const feeds = logitsFeeds(this.config, r);
+    const b = r.labels.length;
+    const compiled = this.logitGraphs.get(String(b), () => {
+      const { graph, outputs } = buildLogitsGraph(this.config, b);
+      return CompiledGraph.create(graph, outputs, this.session);
+    });
+    return (await (await compiled).run(feeds, this.params)).logits!;
+  }
+
   /** Releases every compiled session; the Generator is unusable afterwards. */
   async dispose(): Promise<void> {
     for (const stop of this.running.values()) stop.abort();
     await Promise.allSettled([...this.running.keys()]);
     await this.samplers.dispose();
+    await this.logitGraphs.dispose();
   }
 
   private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {

@@ -25,9 +25,10 @@ export function buildTokenizerForward(x: Tensor, c: TokenizerConfig, o: Quantize
 }
 
 /** Inference encode: x -> { ids [B, h, w] int64, latent [B, D, h, w] } (no losses are built). */
-export function buildEncode(x: Tensor, c: TokenizerConfig): { ids: Tensor; latent: Tensor } {
-  const q = quantize(encoder(x, c), c, { training: false });
-  return { ids: q.ids, latent: q.latent };
+export function buildEncode(x: Tensor, c: TokenizerConfig): { ids: Tensor; latent: Tensor; preQuant: Tensor } {
+  const z = encoder(x, c);
+  const q = quantize(z, c, { training: false });
+  return { ids: q.ids, latent: q.latent, preQuant: z };
 }
 
 /** ids [B, h, w] int64 -> images [B, C, h*s, w*s] (official decode_tokens), clamped to [0, 1] on request. */

@@ -52,6 +52,16 @@ export interface EncodeResult {
   readonly latent: HostTensor;
   /** LFQ only: the same latent, which is exactly the +-1 bits (channel 0 = least significant). */
   readonly bits?: HostTensor;
+  /**
+   * With `returnPreQuant`: the encoder's continuous output z [B, D, h, w] float32, before
+   * quantization (what the official encoder hands its quantizer; D = token bits for LFQ).
+   */
+  readonly preQuant?: HostTensor;
+}
+
+export interface EncodeOptions {
+  /** Also return the pre-quantization latent z as `preQuant` (default false). */
+  readonly returnPreQuant?: boolean;
 }
 
 export interface DecodeOptions {
@@ -107,14 +117,19 @@ export class Tokenizer {
   /**
    * images -> ids [B, H/s, W/s] (s = 2^(numResolutions-1), rounded up). Images are a float32
    * [B, C, H, W] tensor in [0, 1], RGBA pixels (ImageData), or encoded image bytes (PNG anywhere,
-   * JPEG and others in Node), one or a list.
+   * JPEG and others in Node), one or a list. `{ returnPreQuant: true }` adds the continuous z.
    */
-  async encode(input: ImageInput): Promise<EncodeResult> {
+  async encode(input: ImageInput, o: EncodeOptions = {}): Promise<EncodeResult> {
     const images = await imageInputToTensor(input, this.config.numChannels === 1 ? 1 : 3);
     const [b, , h, w] = this.checkImages("encode", images);
-    const run = await this.compiled(`encode:${b}x${h}x${w}`, (g) => buildEncode(g.input("images", "float32", images.shape), this.config));
-    const { ids, latent } = await run.run({ images }, this.params);
-    return this.config.quantizer.kind === "lfq" ? { ids: ids!, latent: latent!, bits: latent! } : { ids: ids!, latent: latent! };
+    const withZ = o.returnPreQuant ?? false;
+    const run = await this.compiled(`encode:${b}x${h}x${w}${withZ ? ":z" : ""}`, (g): Record<string, Tensor> => {
+      const { ids, latent, preQuant } = buildEncode(g.input("images", "float32", images.shape), this.config);
+      return withZ ? { ids, latent, preQuant } : { ids, latent };
+    });
+    const { ids, latent, preQuant } = await run.run({ images }, this.params);
+    const result: EncodeResult = this.config.quantizer.kind === "lfq" ? { ids: ids!, latent: latent!, bits: latent! } : { ids: ids!, latent: latent! };
+    return withZ ? { ...result, preQuant: preQuant! } : result;
   }
 
   /** ids [B, h, w] (or [B, L] with L a square, row-major) int64 -> images [B, C, h*s, w*s]. */

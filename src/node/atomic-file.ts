@@ -5,11 +5,12 @@
 
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { nodeFileSystem } from "../node/platform.js";
+import { nodeFileSystem } from "./platform.js";
 
 /** One atomic write for the whole project: the Node platform's (temp + fsync + rename). */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  nodeFileSystem.writeFileAtomic(path, [typeof data === "string" ? new TextEncoder().encode(data) : data]);
+export function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): void {
+  const chunks = typeof data === "string" ? [new TextEncoder().encode(data)] : data instanceof Uint8Array ? [data] : data;
+  nodeFileSystem.writeFileAtomic(path, chunks);
 }
 
 /** Temporary files of atomic writes that a killed process left behind (".<name>.tmp"). */
