@@ -244,7 +244,7 @@ async function generate(id: number, r: Extract<Request, { kind: "generate" }>): 
       randomizeTemperature: r.randomizeTemperature, signal: ctl.signal, onStep: stepReporter(id, s, r.preview, stepMs),
     });
     const images = await s.tokenizer.decode(out.ids, { clamp: true });
-    const all = out.ids.toNumbers(), l = out.ids.shape[1]!;
+    const all = out.ids.toNumbers(), l = out.ids.size / out.ids.shape[0]!;
     return { ids: labels.map((_, i) => all.slice(i * l, (i + 1) * l)), images: pixelsOf(images, labels.length), seed: r.seed, stepMs, totalMs: performance.now() - t0 };
   } finally {
     running.delete(id);
@@ -258,7 +258,7 @@ async function runInpaint(id: number, r: Extract<Request, { kind: "inpaint" }>):
   running.set(id, ctl);
   try {
     const stepMs: number[] = [];
-    const ids = await inpaint(s.generator, s.session, {
+    const ids = await inpaint(s.generator, {
       ids: r.ids, mask: r.mask, label: s.generator.classId(r.label), seed: r.seed, settings: settingsFrom(s.generator, r),
       signal: ctl.signal, onStep: stepReporter(id, s, r.preview, stepMs),
     });

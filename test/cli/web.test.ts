@@ -1,3 +1,4 @@
+import { EXIT } from "../../src/cli/errors.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -50,6 +51,6 @@ test("maskbit web --build writes a static site: page, bundles, onnxruntime-web's
 });
 
 test("maskbit web refuses a non-local host and positional arguments", async () => {
-  assert.equal(await runCli(["web", "--host", "0.0.0.0"]), 1);
-  assert.equal(await runCli(["web", "extra"]), 1);
+  assert.equal(await runCli(["web", "--host", "0.0.0.0"]), EXIT.usage);
+  assert.equal(await runCli(["web", "extra"]), EXIT.usage);
 });
