@@ -77,8 +77,10 @@ export interface SweepOptions {
   readonly perClass: number;
   readonly seed: number;
   readonly batchSize: number;
-  /** The settings to try; the generator's defaults are added first when absent. */
+  /** The settings to try; the generator's defaults are added first when absent (unless withoutDefault). */
   readonly settings: readonly SweepSetting[];
+  /** Do not add the stored defaults (e.g. a follow-up sweep whose baseline row was measured already). */
+  readonly withoutDefault?: boolean;
   readonly weights?: ScoreWeights;
   readonly k?: number;
   readonly session?: SessionOptions;
@@ -116,7 +118,7 @@ export async function runSamplingSweep(o: SweepOptions): Promise<SweepResult> {
   if (refTotal < n) throw new ConfigError({ op, scope: "--reference-limit", expected: `at least as many reference images as samples (${n}) for precision / recall`, got: `${refTotal}` });
   const d = o.generator.config.sampling;
   const base: SweepSetting = { steps: d.steps, guidanceScale: d.guidanceScale, scalePow: d.scalePow, randomizeTemperature: d.randomizeTemperature };
-  const settings = o.settings.some((s) => sameSetting(s, base)) ? o.settings : [base, ...o.settings];
+  const settings = o.withoutDefault || o.settings.some((s) => sameSetting(s, base)) ? o.settings : [base, ...o.settings];
   const size = o.generator.config.tokenGrid * o.tokenizer.stride;
   const real = await referenceFeatures(o, refTotal, size);
   const realGauss = gaussianOfRows(real);

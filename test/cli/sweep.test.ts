@@ -92,6 +92,11 @@ test("sweep: refuses to overwrite the input generator or an existing file withou
   assert.equal(await runCli([...one, "--guidance", "1,x"]), 1);
   assert.match(errors.at(-1)!, /--guidance/);
   assert.ok(existsSync(p("gen.safetensors")));
+  // --without-default: only the grid.
+  assert.equal(await runCli([...one, "--guidance", "2", "--without-default"]), 0);
+  const r = JSON.parse(readFileSync(p("o.json"), "utf8")) as SweepResult;
+  assert.deepEqual(r.rows.map((x) => [x.setting.guidanceScale, x.is_default]), [[2, false]]);
+  assert.equal(existsSync(p("o.partial.json")), false, "the partial file is removed at the end");
 });
 
 test("gridSettings: every combination, steps outermost", () => {

@@ -7,7 +7,8 @@ import { intOption, modelFile, numberOption, parseCommand, SHIPPED } from "../ar
 import { ConfigError } from "../../engine/errors.js";
 import { Generator } from "../../models/generator/generator.js";
 import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
-import { DEFAULT_WEIGHTS, gridSettings, runSamplingSweep, sweepMarkdown } from "../../eval/sampling-sweep.js";
+import { rmSync } from "node:fs";
+import { DEFAULT_WEIGHTS, gridSettings, runSamplingSweep, sweepMarkdown, type SweepRow } from "../../eval/sampling-sweep.js";
 import { fashionMnist, fitOption, loadClassifier, splitOption } from "./eval-common.js";
 import { checkDefaultsTarget, plotSweep, settingLabel, writeAtomic, writeGeneratorWithDefaults } from "../sweep-output.js";
 
@@ -34,6 +35,7 @@ const OPTIONS = {
   out: { type: "string", default: "sweep" },
   "write-defaults": { type: "string" },
   overwrite: { type: "boolean", default: false },
+  "without-default": { type: "boolean", default: false },
   threads: { type: "string" },
   quiet: { type: "boolean", default: false },
 } as const;
@@ -60,6 +62,7 @@ export const sweep: Command = {
     "  --k <k>                 neighbours for precision / recall (default 3)",
     "  --out <prefix>          writes <prefix>.json, <prefix>.md, <prefix>.png (default sweep)",
     "  --write-defaults <file> a copy of the generator with the best setting as its sampling defaults",
+    "  --without-default       do not add the stored defaults to the grid",
     "  --overwrite             allow --write-defaults to replace an existing file (or the input)",
     "  --generator/--tokenizer/--classifier/--data/--fit/--batch/--threads/--quiet as in eval-generator",
   ].join("\n"),
@@ -89,16 +92,23 @@ export const sweep: Command = {
         scalePow: listOption("scale-pow", v["scale-pow"], d.scalePow),
         randomizeTemperature: listOption("temperature", v.temperature, d.randomizeTemperature),
       });
+      const partial: SweepRow[] = [];
       const referenceLimit = v["reference-limit"] === undefined ? undefined : intOption(NAME, "reference-limit", v["reference-limit"], 0);
       const result = await runSamplingSweep({
-        generator, tokenizer, classifier, perClass, batchSize, weights, session, settings,
+        generator, tokenizer, classifier, perClass, batchSize, weights, session, settings, withoutDefault: v["without-default"],
         seed: intOption(NAME, "seed", v.seed, 0),
         k: intOption(NAME, "k", v.k, 3),
         fit: fitOption(NAME, v.fit),
         reference: await fashionMnist(splitOption(NAME, "reference", v.reference, "test"), v.data),
         ...(referenceLimit !== undefined ? { referenceLimit } : {}),
-        onRow: v.quiet ? undefined : (row, i, n) => console.error(`[${i + 1}/${n}] ${settingLabel(row.setting)}: fd ${row.fd_fmnist.toFixed(3)} acc ${(100 * row.class_accuracy).toFixed(1)}% P ${row.precision.toFixed(3)} R ${row.recall.toFixed(3)} score ${row.score.toFixed(3)} (${row.seconds.toFixed(0)} s)`),
+        onRow: (row, i, n) => {
+          // Rows so far, so an interrupted sweep keeps what it measured.
+          partial.push(row);
+          writeAtomic(`${v.out}.partial.json`, JSON.stringify(partial, null, 2) + "\n");
+          if (!v.quiet) console.error(`[${i + 1}/${n}] ${settingLabel(row.setting)}: fd ${row.fd_fmnist.toFixed(3)} acc ${(100 * row.class_accuracy).toFixed(1)}% P ${row.precision.toFixed(3)} R ${row.recall.toFixed(3)} score ${row.score.toFixed(3)} (${row.seconds.toFixed(0)} s)`);
+        },
       });
+      rmSync(`${v.out}.partial.json`, { force: true });
       const best = result.rows[result.best]!.setting;
       const report = { generator: generatorPath, tokenizer: tokenizerPath, ...result, best_setting: best };
       writeAtomic(`${v.out}.json`, JSON.stringify(report, null, 2) + "\n");
