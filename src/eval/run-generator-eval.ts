@@ -13,7 +13,8 @@ import { ConfigError } from "../engine/errors.js";
 import type { SamplingDefaults } from "../models/generator/config.js";
 import type { Generator } from "../models/generator/generator.js";
 import type { Tokenizer } from "../models/tokenizer/tokenizer.js";
-import type { InDomainClassifier } from "./classifier.js";
+import type { ClassifierOutputs, InDomainClassifier } from "./classifier.js";
+import { labelColumn, labelRows, perClassAccuracy, sampleQuality, type SampleQuality } from "./sample-quality.js";
 import { FeatureStats } from "./feature-stats.js";
 import { InceptionExtractor } from "./inception.js";
 import { GENERATION_IS } from "./inception-score.js";
@@ -83,8 +84,10 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
     const refImages = subset(o.reference, Array.from({ length: ref.end - ref.start }, (_, i) => ref.start + i));
     const loader = new BatchLoader(refImages, { batchSize: o.batchSize, seed: 0, shuffle: false, dropLast: false, prefetch: false, size, fit: o.fit, channels });
     for (let b = 0; b < refBatches; b++) {
-      const real = (await loader.next()).images;
-      await sums.statsOf("fd_ref").add((await o.classifier.run(real)).features);
+      const batch = await loader.next(), real = batch.images;
+      const r = await o.classifier.run(real);
+      await sums.statsOf("fd_ref").add(r.features);
+      addReference(sums, r, batch.labels, classes);
       if (inception) await sums.statsOf("fid_ref").add((await inception.run(toRgb(real))).pool2048!);
       o.onBatch?.(b + 1, steps);
     }
@@ -108,6 +111,8 @@ async function addGenerated(sums: EvalSums, classifier: InDomainClassifier, ince
   const c = await classifier.run(images);
   await sums.statsOf("fd_gen").add(c.features);
   sums.appendLogits("classifier", c.logits);
+  sums.appendLogits(GEN_FEATURES, c.features);
+  sums.appendLogits(GEN_LABELS, labelRows(labels));
   const hits = new Float64Array(classes), seen = new Float64Array(classes);
   labels.forEach((l, i) => {
     seen[l]!++;
@@ -122,6 +127,18 @@ async function addGenerated(sums: EvalSums, classifier: InDomainClassifier, ince
   }
 }
 
+// Feature rows and labels kept for precision / recall and per-class FD (concatenated in shard
+// order like the logits); the classifier's hits on the real reference images are its ceiling.
+const REF_FEATURES = "ref_features", REF_LABELS = "ref_labels", GEN_FEATURES = "gen_features", GEN_LABELS = "gen_labels";
+
+function addReference(sums: EvalSums, c: ClassifierOutputs, labels: HostTensor, classes: number): void {
+  sums.appendLogits(REF_FEATURES, c.features);
+  sums.appendLogits(REF_LABELS, labelRows(labels.toNumbers()));
+  const acc = perClassAccuracy(c.predictions.toNumbers(), labels.toNumbers(), classes);
+  sums.addSum("ref_class_hits", acc.hits);
+  sums.addSum("ref_class_count", acc.count);
+}
+
 export interface GeneratorEvalReport {
   readonly kind: "generator";
   readonly samples: number;
@@ -131,6 +148,18 @@ export interface GeneratorEvalReport {
   /** Fraction of samples the classifier assigns to the requested class. */
   readonly class_accuracy: number;
   readonly per_class_accuracy: Readonly<Record<string, number>>;
+  /** The classifier's own accuracy on the real reference images per class: the ceiling for per_class_accuracy. */
+  readonly classifier_per_class_accuracy: Readonly<Record<string, number>> | null;
+  /** FD of each class's samples vs the reference images of that class (100 samples per class in 128-d is a
+   *  rank-deficient covariance: the values are for comparisons at equal N, larger than the pooled FD). */
+  readonly per_class_fd: Readonly<Record<string, number | null>> | null;
+  /** k-NN precision / recall (Kynkäänniemi et al. 2019) of the samples vs as many reference images. */
+  readonly precision: number | null;
+  readonly recall: number | null;
+  readonly precision_recall_k: number | null;
+  /** Precision / recall of reference block [0, N) vs [N, 2N): the real data's own values at this N. */
+  readonly real_precision: number | null;
+  readonly real_recall: number | null;
   /** IS from the in-domain classifier's softmax (splits of 5000, as the ADM suite). */
   readonly is_fmnist: { readonly mean: number; readonly std: number };
   /** Inception gFID / IS; null without Inception weights. */
@@ -148,6 +177,15 @@ export async function scoreGeneratorEval(sums: EvalSums, session: SessionOptions
   const perClass: Record<string, number> = {};
   seen.forEach((n, c) => { perClass[classNames?.[c] ?? String(c)] = hits[c]! / n; });
   const hasInception = sums.stats.has("fid_gen");
+  const named = <T>(values: ArrayLike<T>): Record<string, T> => Object.fromEntries(Array.from(values, (v, c) => [classNames?.[c] ?? String(c), v]));
+  const ceiling = sums.sums.has("ref_class_hits") ? named(sums.sum("ref_class_hits").map((h, c) => h / sums.sum("ref_class_count")[c]!)) : null;
+  // Shards written before these rows were recorded lack them: those fields are null.
+  const rows = [REF_FEATURES, REF_LABELS, GEN_FEATURES, GEN_LABELS].map((k) => sums.logits.get(k));
+  let quality: SampleQuality | null = null;
+  if (rows.every((r) => r !== undefined)) {
+    const [rf, rl, gf, gl] = rows as HostTensor<Float32Array>[];
+    quality = await sampleQuality({ features: rf!, labels: labelColumn(rl!) }, { features: gf!, labels: labelColumn(gl!) }, seen.length, { session });
+  }
   return {
     kind: "generator",
     samples,
@@ -155,6 +193,13 @@ export async function scoreGeneratorEval(sums: EvalSums, session: SessionOptions
     fd_fmnist: await frechetOfStats(sums.statsOf("fd_ref"), sums.statsOf("fd_gen"), session),
     class_accuracy: hits.reduce((s, v) => s + v, 0) / samples,
     per_class_accuracy: perClass,
+    classifier_per_class_accuracy: ceiling,
+    per_class_fd: quality ? named(quality.per_class_fd) : null,
+    precision: quality?.precision_recall.precision ?? null,
+    recall: quality?.precision_recall.recall ?? null,
+    precision_recall_k: quality?.precision_recall.k ?? null,
+    real_precision: quality?.real_precision_recall?.precision ?? null,
+    real_recall: quality?.real_precision_recall?.recall ?? null,
     is_fmnist: await inceptionScoreOfLogits(sums.logits.get("classifier")!, GENERATION_IS, session),
     gfid: hasInception ? await frechetOfStats(sums.statsOf("fid_ref"), sums.statsOf("fid_gen"), session) : null,
     inception_score: hasInception ? await inceptionScoreOfLogits(sums.logits.get("inception")!, GENERATION_IS, session) : null,

@@ -18,6 +18,7 @@ export class ProgressBar {
   private lastPrint = 0;
   private readonly stream: NodeJS.WriteStream;
   private readonly tty: boolean;
+  private etaOverride: number | undefined;
 
   constructor(private readonly o: ProgressOptions) {
     this.stream = o.stream ?? process.stderr;
@@ -26,8 +27,10 @@ export class ProgressBar {
     this.startCount = this.done;
   }
 
-  update(done: number, figures: Readonly<Record<string, number | string>> = {}): void {
+  /** `etaSeconds`: the caller's own estimate for the rest of the run (default: from the mean rate so far). */
+  update(done: number, figures: Readonly<Record<string, number | string>> = {}, etaSeconds?: number): void {
     this.done = done;
+    this.etaOverride = etaSeconds;
     const now = Date.now();
     const final = done >= this.o.total;
     if (!final && now - this.lastPrint < (this.tty ? 100 : this.o.everyMs ?? 10_000)) return;
@@ -44,7 +47,7 @@ export class ProgressBar {
     const filled = Math.round(frac * width);
     const elapsed = (now - this.t0) / 1000;
     const rate = (this.done - this.startCount) / Math.max(elapsed, 1e-9);
-    const eta = rate > 0 ? (total - this.done) / rate : Infinity;
+    const eta = this.etaOverride ?? (rate > 0 ? (total - this.done) / rate : Infinity);
     const figs = Object.entries(figures).map(([k, v]) => `${k} ${typeof v === "number" ? fmtNumber(v) : v}`).join("  ");
     return `${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${this.done}/${total}  ${fmtTime(elapsed)} elapsed, ETA ${fmtTime(eta)}${figs ? "  " + figs : ""}`;
   }

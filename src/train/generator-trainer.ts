@@ -20,6 +20,8 @@ import type { GeneratorRecipe } from "./generator-recipe.js";
 import { TokenBatches, type TokenBatchState, type TokenDataset } from "./token-dataset.js";
 import { lrSchedule } from "./recipe.js";
 import { restoreGroup } from "./checkpoint.js";
+import type { Selection } from "./best-checkpoint.js";
+import { SELECTION_KEY, type SampleEvaluator } from "./sample-evaluator.js";
 import { scalarOutputs, type PlotGroup, type StepMetrics, type Trainer, type TrainerSnapshot } from "./loop.js";
 
 export interface GeneratorTrainerMeta {
@@ -30,6 +32,8 @@ export interface GeneratorTrainerMeta {
 
 export interface GeneratorTrainerOptions {
   readonly tokenizerSha256: string;
+  /** Periodic evaluation of a fixed sample (training.eval_samples); with it, <run>/best/ is kept. */
+  readonly evaluator?: SampleEvaluator;
   readonly session?: SessionOptions;
 }
 
@@ -42,7 +46,10 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
   readonly plots: readonly PlotGroup[] = [
     { file: "loss-generator.png", title: "masked bit modeling loss", keys: ["loss", "masked_token_loss"], logY: true },
     { file: "accuracy.png", title: "token accuracy", keys: ["correct_tokens", "masked_correct_tokens"] },
+    { file: "eval.png", title: "periodic evaluation (fixed sample)", keys: ["eval_fd", "eval_class_accuracy", "eval_precision", "eval_recall", SELECTION_KEY] },
   ];
+  readonly selection?: Selection;
+  readonly evaluate?: () => Promise<Record<string, number>>;
   private state: TrainState | null = null;
   private viewer: Generator | null = null;
   private readonly batches: TokenBatches;
@@ -68,6 +75,11 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
     this.schedule = lrSchedule(recipe.learningRate, recipe.warmupSteps, t.maxTrainSteps);
     this.keys = generatorParamSpecs(cfg).map((s) => s.key);
     this.store = ParamStore.init(generatorParamSpecs(cfg), t.seed);
+    const evaluator = o.evaluator;
+    if (evaluator) {
+      this.selection = { key: SELECTION_KEY, mode: "min" };
+      this.evaluate = async () => evaluator.evaluate(await this.inference(), this.tokenizer);
+    }
   }
 
   get totalSteps(): number { return this.recipe.training.maxTrainSteps; }
@@ -111,6 +123,7 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
   }
 
   async dispose(): Promise<void> {
+    await this.o.evaluator?.dispose();
     await this.state?.dispose();
     await this.viewer?.dispose();
     this.state = null;

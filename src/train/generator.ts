@@ -12,12 +12,16 @@ import { openTrainingImages } from "./images.js";
 import { prepareRunDirectory, runTraining, type LoopResult } from "./loop.js";
 import { parseGeneratorRecipe } from "./generator-recipe.js";
 import { GeneratorTrainer } from "./generator-trainer.js";
+import { SampleEvaluator } from "./sample-evaluator.js";
+import { DEFAULT_CLASSIFIER_PATH, InDomainClassifier } from "../eval/classifier.js";
 import { fileSha256, tokenizeDataset } from "./token-dataset.js";
 import { loopOptions, type TrainRunOptions } from "./tokenizer.js";
 
 export interface GeneratorRunOptions extends TrainRunOptions {
   /** The frozen tokenizer (.safetensors with its config); default: the recipe's experiment.vqgan_checkpoint. */
   readonly tokenizer?: string;
+  /** In-domain classifier for the periodic evaluation (training.eval_samples > 0); default: the shipped one. */
+  readonly classifier?: string;
 }
 
 export async function trainGenerator(docIn: ConfigObject, o: GeneratorRunOptions): Promise<LoopResult> {
@@ -45,7 +49,15 @@ export async function trainGenerator(docIn: ConfigObject, o: GeneratorRunOptions
         }
       },
     });
-    const trainer = new GeneratorTrainer(recipe, tokenizer, tokens, images.classNames, { tokenizerSha256, ...(o.session ? { session: o.session } : {}) });
+    const t = recipe.training;
+    const evaluator = t.evalSamples > 0
+      ? await SampleEvaluator.create({
+        classifier: InDomainClassifier.load(o.classifier ?? DEFAULT_CLASSIFIER_PATH, o.session ? { session: o.session } : {}),
+        samples: t.evalSamples, classes: recipe.generator.numClasses, seed: t.seed, batchSize: Math.min(64, t.evalSamples),
+        dataset: recipe.dataset, channels: tokenizer.config.numChannels as 1 | 3, ...(o.session ? { session: o.session } : {}),
+      })
+      : undefined;
+    const trainer = new GeneratorTrainer(recipe, tokenizer, tokens, images.classNames, { tokenizerSha256, ...(evaluator ? { evaluator } : {}), ...(o.session ? { session: o.session } : {}) });
     try {
       return await runTraining(trainer, loopOptions(doc, recipe.experiment, o));
     } finally {

@@ -14,12 +14,14 @@ import { join } from "node:path";
 import type { HostTensor } from "../engine/host-tensor.js";
 import { ConfigError, MaskbitError } from "../engine/errors.js";
 import type { ConfigObject, ConfigValue } from "../config/yaml.js";
-import { ProgressBar } from "../node/progress.js";
+import { fmtTime, ProgressBar } from "../node/progress.js";
 import { checkpointFiles, loadLatestRunState, saveRunState } from "./checkpoint.js";
 import { cleanOrphanedTemps, ORPHANED_TEMP, writeFileAtomic } from "../node/atomic-file.js";
 import { MetricsLog } from "./metrics-log.js";
 import { plotCurves, smooth } from "./plots.js";
 import type { ExperimentSettings } from "./recipe.js";
+import { BestCheckpoint, type Selection } from "./best-checkpoint.js";
+import { finishTime, RunClock } from "./eta.js";
 
 /** Scalars of one step; `loss` is the headline figure (progress bar, divergence check). */
 export type StepMetrics = { readonly loss: number } & Readonly<Record<string, number>>;
@@ -56,6 +58,8 @@ export interface Trainer<Meta> {
   restore(step: number, snapshot: TrainerSnapshot<Meta>): Promise<void>;
   /** Held-out metrics, logged with the step's record (e.g. reconstruction PSNR). */
   evaluate?(): Promise<Record<string, number>>;
+  /** The evaluation metric that picks <run>/best/ (best-checkpoint.ts); none: no selection. */
+  readonly selection?: Selection;
   writeSamples(path: string): Promise<void>;
   /** Writes the inference file(s) into `dir`; returns the main path. */
   exportModel(dir: string): Promise<string>;
@@ -131,7 +135,7 @@ const RESUMABLE_CHANGES = [
 /** What a run directory may hold: the loop's own files (see the top of this file). */
 function isRunFile(name: string): boolean {
   return /^checkpoint-\d+\.safetensors$/.test(name) || ORPHANED_TEMP.test(name) || /\.png$/.test(name) ||
-    ["latest.json", "recipe.json", "metrics.jsonl", "samples", "tokenizer.safetensors", "generator.safetensors", "tokens.safetensors"].includes(name);
+    ["latest.json", "recipe.json", "metrics.jsonl", "samples", "tokenizer.safetensors", "generator.safetensors", "tokens.safetensors", "best"].includes(name);
 }
 
 /**
@@ -193,6 +197,12 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
     metrics.truncateAfter(-1);
   }
   writeFileAtomic(join(o.out, "recipe.json"), JSON.stringify(o.recipe, null, 2) + "\n");
+  const best = trainer.selection && trainer.evaluate ? new BestCheckpoint(o.out, trainer.selection, saved !== undefined) : null;
+  const clock = new RunClock(trainer.totalSteps);
+  const timed = async <T>(task: string, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try { return await f(); } finally { clock.task(task, (performance.now() - t) / 1000); }
+  };
 
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
@@ -210,6 +220,7 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
   for (let step = start; step < end; step++) {
     const stepStart = performance.now();
     const m = await trainer.step(step);
+    clock.step((performance.now() - stepStart) / 1000);
     const bad = Object.entries(m).filter(([, v]) => !Number.isFinite(v));
     if (bad.length) throw new DivergedError(step + 1, bad.map(([k, v]) => `${k} = ${v}`).join(", "), lastCheckpoint);
     done = step + 1;
@@ -219,13 +230,19 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
     try {
       let record: Record<string, number> = { step: done, ...m, seconds_per_step: (performance.now() - stepStart) / 1000 };
       const evaluated = trainer.evaluate !== undefined && every(exp.evalEvery);
-      if (evaluated) record = { ...record, ...(await trainer.evaluate!()) };
+      if (evaluated) record = { ...record, ...(await timed("eval", () => trainer.evaluate!())) };
       // Eval results are always logged, whatever log_every says.
       if (every(exp.logEvery) || evaluated) metrics.append(record as { step: number } & Record<string, number>);
-      bar?.update(done, { loss: m.loss });
-      if (every(exp.generateEvery)) await trainer.writeSamples(join(o.out, "samples", `step-${String(done).padStart(8, "0")}.png`));
+      const eta = () => clock.eta(done, { eval: trainer.evaluate ? exp.evalEvery : 0, samples: exp.generateEvery, save: exp.saveEvery });
+      if (evaluated) {
+        const improved = best ? await best.consider(done, record, (dir) => trainer.exportModel(dir)) : false;
+        const figures = Object.entries(record).filter(([k]) => k.startsWith("eval_")).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(", ");
+        log(`step ${done}/${trainer.totalSteps}: ${figures}${improved ? ` (new best: ${join(o.out, "best")})` : ""}; ETA ${fmtTime(eta())} (about ${finishTime(eta())})`);
+      }
+      bar?.update(done, { loss: m.loss }, eta());
+      if (every(exp.generateEvery)) await timed("samples", () => trainer.writeSamples(join(o.out, "samples", `step-${String(done).padStart(8, "0")}.png`)));
       const pause = (done === end && !last) || (stop && !last);
-      if (every(exp.saveEvery) || pause) await save(done);
+      if (every(exp.saveEvery) || pause) await timed("save", () => save(done));
       await o.onStep?.(done, m);
       if (pause) {
         interrupted = stop;

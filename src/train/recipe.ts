@@ -51,6 +51,9 @@ export interface TrainingSettings {
   readonly emaDecay: number;
   readonly maxGradNorm: number;
   readonly numGeneratedImages: number;
+  /** (maskbit) Samples drawn for the periodic evaluation every experiment.eval_every steps (generator: FD, class
+   *  accuracy, precision / recall by the in-domain classifier, and best-checkpoint selection); 0 = none. */
+  readonly evalSamples: number;
 }
 
 export interface CommonRecipe {
@@ -77,7 +80,7 @@ const PREPROCESSING_KEYS = ["resolution", "use_aspect_ratio_aug", "use_random_cr
 const OPTIMIZER_PARAM_KEYS = ["learning_rate", "discriminator_learning_rate", "scale_lr", "beta1", "beta2", "weight_decay", "epsilon"];
 const TRAINING_KEYS = [
   "gradient_accumulation_steps", "per_gpu_batch_size", "mixed_precision", "enable_tf32", "use_ema", "seed", "max_train_steps",
-  "overfit_batch", "overfit_batch_num", "num_generated_images", "max_grad_norm", "ema_decay",
+  "overfit_batch", "overfit_batch_num", "num_generated_images", "max_grad_norm", "ema_decay", "eval_samples",
 ];
 
 const bad = (scope: string, expected: string, got: unknown, hint?: string): ConfigError =>
@@ -176,7 +179,14 @@ function parseTraining(s: ConfigObject): TrainingSettings {
     emaDecay,
     maxGradNorm,
     numGeneratedImages: positive(s, "num_generated_images", p, 8),
+    evalSamples: nonNegativeInt(s, "eval_samples", p),
   };
+}
+
+function nonNegativeInt(s: ConfigObject, key: string, p: string): number {
+  const v = field.int(s, key, p, 0);
+  if (v < 0) throw bad(`${p}.${key}`, "an integer >= 0", v);
+  return v;
 }
 
 /** Parses the shared sections of a recipe; `model` and `losses` are left to the stage's parser. */

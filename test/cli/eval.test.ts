@@ -88,6 +88,15 @@ test("eval-generator: JSON report; two shards merged equal the unsharded run", a
   assert.deepEqual(Object.keys(whole.per_class_accuracy as Report), Array.from({ length: 10 }, (_, i) => `class${i}`));
   assert.ok(((whole.is_fmnist as Report).mean as number) >= 1);
   assert.equal(whole.gfid, null);
+  for (const k of ["precision", "recall"]) assert.ok((whole[k] as number) >= 0 && (whole[k] as number) <= 1, `${k}: ${whole[k]}`);
+  assert.equal(whole.precision_recall_k, 3);
+  assert.equal(whole.real_precision, null, "12 reference images are fewer than 2 x 10 samples");
+  const names = Array.from({ length: 10 }, (_, i) => `class${i}`);
+  assert.deepEqual(Object.keys(whole.per_class_fd as Report), names);
+  // The reference labels are i % 10 for 12 images: classes 0 and 1 twice, the rest once.
+  const ceiling = whole.classifier_per_class_accuracy as Record<string, number>;
+  assert.deepEqual(Object.keys(ceiling), names);
+  for (const v of Object.values(ceiling)) assert.ok([0, 0.5, 1].includes(v), `ceiling ${v}`);
   assertClose(whole, merged);
 });
 

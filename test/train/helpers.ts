@@ -34,7 +34,7 @@ export function tinyGeneratorDoc(extra: readonly string[] = []): ConfigObject {
     "training.per_gpu_batch_size=16", "experiment.max_train_examples=256",
     "lr_scheduler.params.warmup_steps=0", "optimizer.params.learning_rate=2e-3",
     "experiment.log_every=1", "experiment.save_every=1000", "experiment.generate_every=1000",
-    "training.num_generated_images=2",
+    "training.num_generated_images=2", "training.eval_samples=0",
     ...extra,
   ]);
 }

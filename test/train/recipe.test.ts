@@ -32,7 +32,7 @@ test("official tokenizer YAML: webdataset shards are refused; with a supported d
   assert.equal(r.learningRate, 1e-4);
   assert.equal(r.discriminatorLearningRate, 1e-4);
   assert.equal(r.warmupSteps, 5000);
-  assert.deepEqual(r.training, { batchSize: 16, seed: 42, maxTrainSteps: 1_350_000, useEma: true, emaDecay: 0.999, maxGradNorm: 1, numGeneratedImages: 2 });
+  assert.deepEqual(r.training, { batchSize: 16, seed: 42, maxTrainSteps: 1_350_000, useEma: true, emaDecay: 0.999, maxGradNorm: 1, numGeneratedImages: 2, evalSamples: 0 });
   assert.equal(r.dataset.resolution, 256);
   assert.deepEqual(r.dataset.augment, { crop: { scale: [0.8, 1], ratio: [3 / 4, 4 / 3], filter: "bilinear" }, flipProbability: 0.5 });
 });

@@ -26,7 +26,7 @@ const OPTIONS = {
 } as const;
 
 export const evalGenerator: Command = {
-  summary: "Evaluate a class-conditional generator: FD-FMNIST, class accuracy, in-domain IS; gFID and IS with --inception.",
+  summary: "Evaluate a class-conditional generator: FD-FMNIST, class accuracy, precision/recall, per-class FD and accuracy, in-domain IS; gFID and IS with --inception.",
   usage: [
     "maskbit eval-generator [--generator <file>] [--per-class N] [--seed s] [--reference train|test] [options]",
     "  --generator <file>     generator (default: the shipped Fashion-MNIST one)",

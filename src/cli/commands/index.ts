@@ -20,4 +20,5 @@ export const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   bits: async () => (await import("./bits.js")).bits,
   web: async () => (await import("./web.js")).web,
   convert: async () => (await import("./convert.js")).convert,
+  sweep: async () => (await import("./sweep.js")).sweep,
 };
