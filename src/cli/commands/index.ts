@@ -14,4 +14,5 @@ export const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   "eval-tokenizer": async () => (await import("./eval-tokenizer.js")).evalTokenizer,
   "eval-generator": async () => (await import("./eval-generator.js")).evalGenerator,
   "eval-merge": async () => (await import("./eval-merge.js")).evalMerge,
+  experiment: async () => (await import("./experiment.js")).experiment,
 };
