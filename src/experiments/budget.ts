@@ -5,7 +5,7 @@
 
 import { ConfigError } from "../engine/errors.js";
 
-export type BudgetName = "smoke" | "medium" | "full";
+export type BudgetName = "smoke" | "small" | "medium" | "full";
 
 export interface Budget {
   readonly name: BudgetName;
@@ -31,6 +31,10 @@ export const BUDGETS: Readonly<Record<BudgetName, Budget>> = {
     name: "smoke", tokenizerStepFactor: 0.001, tokenizerBatch: 2, trainExamples: 64, evalImages: 8,
     generatorSteps: 2, generatorBatch: 4, samplesPerClass: 1, defaultSeeds: 1, tinyModels: true,
   },
+  small: {
+    name: "small", tokenizerStepFactor: 0.02, tokenizerBatch: 8, trainExamples: 60_000, evalImages: 200,
+    generatorSteps: 100, generatorBatch: 32, samplesPerClass: 10, defaultSeeds: 1, tinyModels: false,
+  },
   medium: {
     name: "medium", tokenizerStepFactor: 0.06, tokenizerBatch: 8, trainExamples: 60_000, evalImages: 500,
     generatorSteps: 150, generatorBatch: 32, samplesPerClass: 20, defaultSeeds: 2, tinyModels: false,
@@ -42,8 +46,8 @@ export const BUDGETS: Readonly<Record<BudgetName, Budget>> = {
 };
 
 export function budgetNamed(name: string): Budget {
-  if (name !== "smoke" && name !== "medium" && name !== "full") {
-    throw new ConfigError({ op: "experiment", scope: "--budget", expected: '"smoke", "medium" or "full"', got: JSON.stringify(name) });
+  if (name !== "smoke" && name !== "small" && name !== "medium" && name !== "full") {
+    throw new ConfigError({ op: "experiment", scope: "--budget", expected: '"smoke", "small", "medium" or "full"', got: JSON.stringify(name) });
   }
   return BUDGETS[name];
 }

@@ -32,8 +32,8 @@ export async function digits(workDir: string, csv = DIGITS_CSV): Promise<DataCho
   };
 }
 
-export async function datasetNamed(name: string, workDir: string): Promise<DataChoice> {
+export async function datasetNamed(name: string, workDir: string, digitsCsv = DIGITS_CSV): Promise<DataChoice> {
   if (name === "fashion-mnist") return fashionMnist;
-  if (name === "digits") return digits(workDir);
+  if (name === "digits") return digits(workDir, digitsCsv);
   throw new ConfigError({ op: "experiment", scope: "--dataset", expected: '"fashion-mnist" or "digits"', got: JSON.stringify(name) });
 }

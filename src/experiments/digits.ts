@@ -3,7 +3,8 @@
 // class-labelled set installable offline from apt (no MNIST package exists in the npm or Debian
 // archives this project can reach). Rows are 64 pixel values then the label. The images are written
 // once as 8x8 PNGs into class folders (<work>/digits/{train,test}/<d>/<i>.png); recipes read them
-// as an image folder resized to 32x32. The first 1,497 rows train, the last 300 test.
+// as an image folder resized to 32x32. The first 1,497 rows train, the last 300 test. Only the
+// Node-side experiment runner reads it (node:zlib, node:fs), never the core.
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,6 +16,8 @@ import { writeAtomic } from "./results.js";
 
 export const DIGITS_CSV = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
 export const DIGITS_TEST = 300;
+/** Test rows for a file of `count` rows: the last 300 (of 1,797), or a fifth of a smaller file. */
+export const digitsTestRows = (count: number): number => Math.min(DIGITS_TEST, Math.floor(count / 5));
 
 export interface DigitsRows {
   /** [N, 64] grey levels 0..16 */
@@ -52,7 +55,7 @@ export async function prepareDigitsFolders(csv: string, workDir: string): Promis
   }
   const rows = parseDigitsCsv(readFileSync(csv), csv);
   for (let i = 0; i < rows.count; i++) {
-    const dir = join(i < rows.count - DIGITS_TEST ? train : test, String(rows.labels[i]));
+    const dir = join(i < rows.count - digitsTestRows(rows.count) ? train : test, String(rows.labels[i]));
     mkdirSync(dir, { recursive: true });
     const img = HostTensor.f32(Array.from(rows.pixels.subarray(i * 64, (i + 1) * 64), (p) => p / 16), [1, 1, 8, 8]);
     writeAtomic(join(dir, `${String(i).padStart(4, "0")}.png`), await encodePng(img));

@@ -21,6 +21,8 @@ export interface ExperimentOptions {
   readonly dataset?: string;
   /** A roadmap output directory whose step-5 (VQ) and step-6 (LFQ) tokenizers bit-structure reuses. */
   readonly roadmapDir?: string;
+  /** The digits CSV (default: where Debian's python3-sklearn installs it). */
+  readonly digitsCsv?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -37,8 +39,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ result: Exp
   const ctx: ExperimentContext = { out: o.out, budget: o.budget, seeds, log: o.log ?? ((l) => process.stderr.write(`${l}\n`)) };
   const t0 = Date.now();
   const partial = o.name === "roadmap" ? await runRoadmap(ctx)
-    : o.name === "bit-structure" ? await runBitStructure(ctx, await datasetNamed(dataset, o.out), o.roadmapDir)
-    : await runEmbeddingFree(ctx, await datasetNamed(dataset, o.out));
+    : o.name === "bit-structure" ? await runBitStructure(ctx, await datasetNamed(dataset, o.out, o.digitsCsv), o.roadmapDir)
+    : await runEmbeddingFree(ctx, await datasetNamed(dataset, o.out, o.digitsCsv));
   const machine = `${cpus().length} CPU core(s) (${cpus()[0]?.model ?? "unknown"}), ONNX Runtime CPU, 1 thread per session`;
   const result: ExperimentResult = { ...partial, wallSeconds: (Date.now() - t0) / 1000, machine };
   return { result, ...writeResults(o.out, result) };

@@ -6,14 +6,15 @@ import { budgetNamed } from "../../experiments/budget.js";
 import { EXPERIMENTS, runExperiment } from "../../experiments/run-experiment.js";
 
 const USAGE = [
-  `maskbit experiment <${EXPERIMENTS.join("|")}> [--smoke | --budget smoke|medium|full] [--out dir] [--seeds n]`,
-  "                   [--dataset fashion-mnist|digits] [--roadmap-dir dir]",
+  `maskbit experiment <${EXPERIMENTS.join("|")}> [--smoke | --budget smoke|small|medium|full] [--out dir] [--seeds n]`,
+  "                   [--dataset fashion-mnist|digits] [--digits-csv file] [--roadmap-dir dir]",
   "",
   "  --smoke          the seconds-long size the tests run (same as --budget smoke)",
-  "  --budget         medium (default; what docs/experiments.md reports) or full (the configs' own steps)",
+  "  --budget         small (what docs/experiments.md reports), medium (default) or full (the configs' own steps)",
   "  --out            output directory (default runs/experiments/<name>); finished runs in it are reused",
   "  --seeds          seeds per configuration (default: 1 smoke, 2 medium, 3 full)",
   "  --dataset        digits: the scikit-learn digits from Debian's python3-sklearn (bit-structure, embedding-free)",
+  "  --digits-csv     the digits CSV (default /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz)",
   "  --roadmap-dir    bit-structure: reuse the step-5 (VQ) and step-6 (LFQ) tokenizers of a roadmap run",
   "",
   "writes <out>/results.json, <out>/results.md and PNG figures",
@@ -23,7 +24,7 @@ export const experiment: Command = {
   summary: "Run one of the paper's experiments at small scale (roadmap, bit-structure, embedding-free).",
   usage: USAGE,
   async run(argv) {
-    let name: string | undefined, out: string | undefined, seeds: number | undefined, budget = "medium", dataset: string | undefined, roadmapDir: string | undefined;
+    let name: string | undefined, out: string | undefined, seeds: number | undefined, budget = "medium", dataset: string | undefined, roadmapDir: string | undefined, digitsCsv: string | undefined;
     const value = (i: number, flag: string): string => {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) throw new ConfigError({ op: "experiment", scope: flag, expected: "a value", got: "nothing" });
@@ -36,6 +37,7 @@ export const experiment: Command = {
       else if (a === "--out") out = value(i++, a);
       else if (a === "--dataset") dataset = value(i++, a);
       else if (a === "--roadmap-dir") roadmapDir = value(i++, a);
+      else if (a === "--digits-csv") digitsCsv = value(i++, a);
       else if (a === "--seeds") {
         const v = value(i++, a);
         seeds = Number(v);
@@ -47,7 +49,7 @@ export const experiment: Command = {
     if (!name) throw new ConfigError({ op: "experiment", expected: `an experiment name (${EXPERIMENTS.join(", ")})`, got: "nothing" });
     const r = await runExperiment({
       name, out: out ?? `runs/experiments/${name}`, budget: budgetNamed(budget), ...(seeds !== undefined ? { seeds } : {}),
-      ...(dataset ? { dataset } : {}), ...(roadmapDir ? { roadmapDir } : {}),
+      ...(dataset ? { dataset } : {}), ...(roadmapDir ? { roadmapDir } : {}), ...(digitsCsv ? { digitsCsv } : {}),
     });
     console.log(`wrote ${r.json} and ${r.markdown} (${(r.result.wallSeconds / 60).toFixed(1)} min)`);
     return 0;
