@@ -11,13 +11,13 @@ import { ConfigError } from "../engine/errors.js";
 import { InDomainClassifier } from "../eval/classifier.js";
 import { Tokenizer } from "../models/tokenizer/tokenizer.js";
 import { codebookBits } from "../eval/run-tokenizer-eval.js";
-import { writeGrid } from "../io/image.js";
+import { makeGrid } from "../io/image.js";
 import { concatBatches } from "../train/images.js";
 import { plotCurves } from "../train/plots.js";
 import { flipStudy, neighbourStudy, type FlipStudy, type NeighbourStudy } from "./bit-analysis.js";
 import type { ExperimentContext } from "./roadmap.js";
 import { ROADMAP } from "./roadmap.js";
-import type { ExperimentResult, Table } from "./results.js";
+import { writeAtomic, type ExperimentResult, type Table } from "./results.js";
 import { SESSION, tokenizerDoc, tokenizerRun, type DataChoice } from "./runs.js";
 import { fmtSpread, spearman, spread } from "./stats.js";
 
@@ -116,9 +116,9 @@ export async function runBitStructure(ctx: ExperimentContext, data: DataChoice, 
   };
   const figure = `bit-flips-${data.name}.png`, curve = `hamming-${data.name}.png`;
   const rows = firstRows!;
-  await writeGrid(join(ctx.out, figure), concatBatches([rows.lfq.firstImageRow, rows.vq.firstImageRow], bits + 1), {
+  writeAtomic(join(ctx.out, figure), await makeGrid(concatBatches([rows.lfq.firstImageRow, rows.vq.firstImageRow], bits + 1), {
     cols: bits + 1, rowLabels: ["LFQ", "VQ"],
-  });
+  }));
   plotCurves(join(ctx.out, curve), "mean decoded-image L2 between two codes, by Hamming distance of their ids", [
     { label: "LFQ", points: studies[0]!.lfqNeighbours.decodedDistanceByHamming.map((v, k) => [k + 1, v] as [number, number]) },
     { label: "VQ (index bits)", points: studies[0]!.vqNeighbours.decodedDistanceByHamming.map((v, k) => [k + 1, v] as [number, number]) },

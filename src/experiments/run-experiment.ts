@@ -1,5 +1,6 @@
 // One entry point for every experiment: budget and seeds, wall time, and the results files.
 
+import { mkdirSync } from "node:fs";
 import { cpus } from "node:os";
 import { ConfigError } from "../engine/errors.js";
 import type { Budget } from "./budget.js";
@@ -37,6 +38,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ result: Exp
     throw new ConfigError({ op: "experiment", scope: "--dataset", expected: "fashion-mnist for the roadmap (its rFD needs the in-domain classifier)", got: dataset });
   }
   const ctx: ExperimentContext = { out: o.out, budget: o.budget, seeds, log: o.log ?? ((l) => process.stderr.write(`${l}\n`)) };
+  mkdirSync(o.out, { recursive: true });
   const t0 = Date.now();
   const partial = o.name === "roadmap" ? await runRoadmap(ctx)
     : o.name === "bit-structure" ? await runBitStructure(ctx, await datasetNamed(dataset, o.out, o.digitsCsv), o.roadmapDir)
