@@ -33,7 +33,7 @@ export const BUDGETS: Readonly<Record<BudgetName, Budget>> = {
   },
   small: {
     name: "small", tokenizerStepFactor: 0.02, tokenizerBatch: 8, trainExamples: 60_000, evalImages: 200,
-    generatorSteps: 100, generatorBatch: 32, samplesPerClass: 10, defaultSeeds: 1, tinyModels: false,
+    generatorSteps: 60, generatorBatch: 32, samplesPerClass: 10, defaultSeeds: 1, tinyModels: false,
   },
   medium: {
     name: "medium", tokenizerStepFactor: 0.06, tokenizerBatch: 8, trainExamples: 60_000, evalImages: 500,

@@ -6,13 +6,14 @@
 // one learned embedding table per group ("bert", MaskGIT-style). On VQ tokens the bit-input
 // generator reads the binary expansion of the codebook index.
 
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InDomainClassifier } from "../eval/classifier.js";
 import type { GeneratorEvalReport } from "../eval/run-generator-eval.js";
 import type { ConfigObject } from "../config/yaml.js";
 import { barChart } from "./figures.js";
 import { ROADMAP, type ExperimentContext } from "./roadmap.js";
-import type { ExperimentResult, Table } from "./results.js";
+import { writeAtomic, type ExperimentResult, type Table } from "./results.js";
 import { evalGenerator, generatorDoc, generatorRun, SESSION, tokenizerDoc, tokenizerRun, type DataChoice } from "./runs.js";
 import { fmtSpread, separation, spread, type Spread } from "./stats.js";
 
@@ -45,7 +46,12 @@ function twelveBits(doc: ConfigObject): void {
   v.codebook_size = 2 ** TOKEN_BITS;
 }
 
-export async function runEmbeddingFree(ctx: ExperimentContext, data: DataChoice): Promise<Omit<ExperimentResult, "wallSeconds" | "machine">> {
+/**
+ * `only` restricts the run to some cells (by name, e.g. "vq-bert-n2"), so that separate processes
+ * can train cells side by side; their evaluations are cached in each run directory
+ * (eval-seed<k>.json) and a later run over all cells reuses both. A restricted run writes no tables.
+ */
+export async function runEmbeddingFree(ctx: ExperimentContext, data: DataChoice, only?: readonly string[]): Promise<Omit<ExperimentResult, "wallSeconds" | "machine">> {
   const classifier = InDomainClassifier.load(undefined, { session: SESSION });
   const reports = new Map<string, GeneratorEvalReport[]>();
   const tokenizers: Record<string, { seconds: number; steps: number }> = {};
@@ -60,16 +66,27 @@ export async function runEmbeddingFree(ctx: ExperimentContext, data: DataChoice)
         tokenizers[`${kind}-seed${seed}`] = { seconds: run.seconds, steps: run.steps };
       }
       for (const c of CELLS) {
+        if (only && !only.includes(cellName(c))) continue;
         const doc = generatorDoc(ctx.budget, data, { arch: c.arch, groups: c.groups, seed: 42 + seed });
-        const run = await generatorRun(doc, tok[c.tokens], join(ctx.out, "runs", `${data.name}-${cellName(c)}-seed${seed}`), ctx.log);
+        const dir = join(ctx.out, "runs", `${data.name}-${cellName(c)}-seed${seed}`);
+        const run = await generatorRun(doc, tok[c.tokens], dir, ctx.log);
         generatorSteps = run.steps;
-        ctx.log(`evaluating ${cellName(c)} seed ${seed}`);
-        const r = await evalGenerator(run.model, tok[c.tokens], classifier, data, ctx.budget, 7 + seed);
+        const cached = join(dir, "eval-report.json");
+        let r: GeneratorEvalReport;
+        if (existsSync(cached)) r = JSON.parse(readFileSync(cached, "utf8")) as GeneratorEvalReport;
+        else {
+          ctx.log(`evaluating ${cellName(c)} seed ${seed}`);
+          r = await evalGenerator(run.model, tok[c.tokens], classifier, data, ctx.budget, 7 + seed);
+          writeAtomic(cached, JSON.stringify(r));
+        }
         reports.set(cellName(c), [...(reports.get(cellName(c)) ?? []), r]);
       }
     }
   } finally {
     await classifier.dispose();
+  }
+  if (only) {
+    return { experiment: "embedding-free", budget: ctx.budget.name, dataset: data.name, seeds: ctx.seeds, tables: [], figures: [], details: { only, tokenizers } };
   }
   const fd = (c: Cell): Spread => spread(reports.get(cellName(c))!.map((r) => r.fd_fmnist));
   const acc = (c: Cell): Spread => spread(reports.get(cellName(c))!.map((r) => r.class_accuracy));

@@ -24,6 +24,8 @@ export interface ExperimentOptions {
   readonly roadmapDir?: string;
   /** The digits CSV (default: where Debian's python3-sklearn installs it). */
   readonly digitsCsv?: string;
+  /** embedding-free: only these cells (names like "lfq-lfq_bert-n2"); no tables are written. */
+  readonly cells?: readonly string[];
   readonly log?: (line: string) => void;
 }
 
@@ -42,8 +44,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<{ result: Exp
   const t0 = Date.now();
   const partial = o.name === "roadmap" ? await runRoadmap(ctx)
     : o.name === "bit-structure" ? await runBitStructure(ctx, await datasetNamed(dataset, o.out, o.digitsCsv), o.roadmapDir)
-    : await runEmbeddingFree(ctx, await datasetNamed(dataset, o.out, o.digitsCsv));
+    : await runEmbeddingFree(ctx, await datasetNamed(dataset, o.out, o.digitsCsv), o.cells);
   const machine = `${cpus().length} CPU core(s) (${cpus()[0]?.model ?? "unknown"}), ONNX Runtime CPU, 1 thread per session`;
   const result: ExperimentResult = { ...partial, wallSeconds: (Date.now() - t0) / 1000, machine };
+  if (o.cells) return { result, json: "", markdown: "" };
   return { result, ...writeResults(o.out, result) };
 }

@@ -15,6 +15,7 @@ const USAGE = [
   "  --seeds          seeds per configuration (default: 1 smoke, 2 medium, 3 full)",
   "  --dataset        digits: the scikit-learn digits from Debian's python3-sklearn (bit-structure, embedding-free)",
   "  --digits-csv     the digits CSV (default /usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz)",
+  "  --cells a,b       embedding-free: train and evaluate only these cells (parallel processes); no tables",
   "  --roadmap-dir    bit-structure: reuse the step-5 (VQ) and step-6 (LFQ) tokenizers of a roadmap run",
   "",
   "writes <out>/results.json, <out>/results.md and PNG figures",
@@ -24,7 +25,7 @@ export const experiment: Command = {
   summary: "Run one of the paper's experiments at small scale (roadmap, bit-structure, embedding-free).",
   usage: USAGE,
   async run(argv) {
-    let name: string | undefined, out: string | undefined, seeds: number | undefined, budget = "medium", dataset: string | undefined, roadmapDir: string | undefined, digitsCsv: string | undefined;
+    let name: string | undefined, out: string | undefined, seeds: number | undefined, budget = "medium", dataset: string | undefined, roadmapDir: string | undefined, digitsCsv: string | undefined, cells: string[] | undefined;
     const value = (i: number, flag: string): string => {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) throw new ConfigError({ op: "experiment", scope: flag, expected: "a value", got: "nothing" });
@@ -38,6 +39,7 @@ export const experiment: Command = {
       else if (a === "--dataset") dataset = value(i++, a);
       else if (a === "--roadmap-dir") roadmapDir = value(i++, a);
       else if (a === "--digits-csv") digitsCsv = value(i++, a);
+      else if (a === "--cells") cells = value(i++, a).split(",");
       else if (a === "--seeds") {
         const v = value(i++, a);
         seeds = Number(v);
@@ -49,9 +51,9 @@ export const experiment: Command = {
     if (!name) throw new ConfigError({ op: "experiment", expected: `an experiment name (${EXPERIMENTS.join(", ")})`, got: "nothing" });
     const r = await runExperiment({
       name, out: out ?? `runs/experiments/${name}`, budget: budgetNamed(budget), ...(seeds !== undefined ? { seeds } : {}),
-      ...(dataset ? { dataset } : {}), ...(roadmapDir ? { roadmapDir } : {}), ...(digitsCsv ? { digitsCsv } : {}),
+      ...(dataset ? { dataset } : {}), ...(roadmapDir ? { roadmapDir } : {}), ...(digitsCsv ? { digitsCsv } : {}), ...(cells ? { cells } : {}),
     });
-    console.log(`wrote ${r.json} and ${r.markdown} (${(r.result.wallSeconds / 60).toFixed(1)} min)`);
+    console.log(cells ? `finished cells ${cells.join(", ")}` : `wrote ${r.json} and ${r.markdown} (${(r.result.wallSeconds / 60).toFixed(1)} min)`);
     return 0;
   },
 };
