@@ -60,7 +60,7 @@ export function parseDiscriminatorConfig(section: ConfigObject, path = "model.di
   if (name !== "VQGAN+Discriminator") {
     throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.name`, expected: '"VQGAN+Discriminator" or "Original" (the Taming PatchGAN)', got: JSON.stringify(name) });
   }
-  if (section.num_layers !== undefined) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.num_layers`, expected: 'nothing for "VQGAN+Discriminator" (a PatchGAN option)', got: String(section.num_layers) });
+  if (section.num_layers !== undefined) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.num_layers`, expected: 'nothing for "VQGAN+Discriminator" (a PatchGAN option)', got: `num_layers: ${String(section.num_layers)}` });
   const k = field.int(section, "blur_kernel_size", path, 4);
   if (k !== 3 && k !== 4 && k !== 5) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.blur_kernel_size`, expected: "3, 4 or 5", got: String(k) });
   const cfg: DiscriminatorConfig = {
