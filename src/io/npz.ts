@@ -1,6 +1,6 @@
 // NumPy .npz archives (what np.savez writes: a STORED zip of <key>.npy members), and the sample
 // batch layout the ADM (guided-diffusion) TensorFlow evaluator reads: key "arr_0" holding uint8
-// NHWC [N, H, W, 3] images. Platform-free; src/io/atomic-write.ts writes the bytes in Node.
+// NHWC [N, H, W, 3] images. Platform-free; src/node/atomic-file.ts writes the bytes in Node.
 
 import { HostTensor } from "../engine/host-tensor.js";
 import { FeedError, fmtShape } from "../engine/errors.js";

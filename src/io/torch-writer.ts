@@ -1,6 +1,6 @@
 // Writes `torch.save(state_dict)`-compatible checkpoints, so a maskbit-trained model loads with
 // `torch.load(path, weights_only=True)` and the official code's load_pretrained. Platform-free:
-// the result is bytes (src/io/atomic-write.ts puts them on disk in Node).
+// the result is bytes (src/node/atomic-file.ts puts them on disk in Node).
 //
 // Layout, as torch.save (PyTorch >= 1.6) writes it: a zip with STORED members
 //   <root>/data.pkl    pickle protocol 2 of an OrderedDict key -> _rebuild_tensor_v2(...)

@@ -72,7 +72,7 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
       throw new ConfigError({ op: "GeneratorTrainer", expected: `${cfg.tokenGrid ** 2} tokens per image (dataset.preprocessing.resolution / tokenizer stride, squared)`, got: `${tokens.seqLen}` });
     }
     this.batches = new TokenBatches(tokens, t.batchSize, t.seed);
-    this.schedule = lrSchedule(recipe.learningRate, recipe.warmupSteps, t.maxTrainSteps);
+    this.schedule = lrSchedule(recipe.learningRate, recipe.warmupSteps, t.maxTrainSteps, recipe.lrMinimumRate);
     this.keys = generatorParamSpecs(cfg).map((s) => s.key);
     this.store = ParamStore.init(generatorParamSpecs(cfg), t.seed);
     const evaluator = o.evaluator;

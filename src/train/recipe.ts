@@ -64,6 +64,8 @@ export interface CommonRecipe {
   /** Tokenizer recipes only (official `discriminator_learning_rate`). */
   readonly discriminatorLearningRate?: number;
   readonly warmupSteps: number;
+  /** Floor of the learning-rate schedule as a fraction of the base rate: 0.1 (official cosine) unless given; 1 for "constant". */
+  readonly lrMinimumRate?: number;
   readonly training: TrainingSettings;
 }
 
@@ -201,7 +203,10 @@ export function parseCommonRecipe(doc: ConfigObject, stage: "tokenizer" | "gener
   const learningRate = field.number(op, "learning_rate", "optimizer.params");
   const sched = field.section(doc, "lr_scheduler", "");
   rejectUnknown(sched, ["scheduler", "params"], "lr_scheduler");
-  if (field.string(sched, "scheduler", "lr_scheduler") !== "cosine_with_minimum") throw bad("lr_scheduler.scheduler", '"cosine_with_minimum"', sched.scheduler);
+  const scheduler = field.string(sched, "scheduler", "lr_scheduler");
+  // "constant" (the Taming-VQGAN baseline of the roadmap, configs/roadmap/00-taming.yaml): the
+  // rate stays at learning_rate after any warmup, i.e. cosine_with_minimum with a floor of 100 %.
+  if (scheduler !== "cosine_with_minimum" && scheduler !== "constant") throw bad("lr_scheduler.scheduler", '"cosine_with_minimum" or "constant"', sched.scheduler);
   const sp = field.section(sched, "params", "lr_scheduler");
   rejectUnknown(sp, ["learning_rate", "warmup_steps"], "lr_scheduler.params");
   // The official files write `${optimizer.params.learning_rate}`; a number must agree with it.
@@ -228,11 +233,12 @@ export function parseCommonRecipe(doc: ConfigObject, stage: "tokenizer" | "gener
     learningRate,
     ...(stage === "tokenizer" ? { discriminatorLearningRate: field.number(op, "discriminator_learning_rate", "optimizer.params", learningRate) } : {}),
     warmupSteps,
+    ...(scheduler === "constant" ? { lrMinimumRate: 1 } : {}),
     training,
   };
 }
 
 /** The official cosine_with_minimum schedule over `total` optimizer steps. */
-export function lrSchedule(baseLr: number, warmup: number, total: number): CosineWithMinimumConfig {
-  return { baseLr, warmup, total, minimumRate: 0.1 };
+export function lrSchedule(baseLr: number, warmup: number, total: number, minimumRate = 0.1): CosineWithMinimumConfig {
+  return { baseLr, warmup, total, minimumRate };
 }

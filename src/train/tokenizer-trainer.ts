@@ -19,6 +19,7 @@ import type { LoaderState, BatchLoader } from "../data/loader.js";
 import { writeGrid } from "../io/image.js";
 import { ImageMetrics, ReconstructionMeans } from "../eval/image-metrics.js";
 import { CodebookStats } from "../eval/codebook.js";
+import { codebookBits } from "../eval/run-tokenizer-eval.js";
 import { Tokenizer } from "../models/tokenizer/tokenizer.js";
 import { tokenizerParamSpecs } from "../models/tokenizer/forward.js";
 import { discriminatorFactorAt, entropyAnnealingAt, shouldTrainDiscriminator } from "../models/tokenizer/loss-config.js";
@@ -70,9 +71,9 @@ export class TokenizerTrainer implements Trainer<TokenizerTrainerMeta> {
     private readonly o: TokenizerTrainerOptions,
   ) {
     const t = recipe.training;
-    this.aeSchedule = lrSchedule(recipe.learningRate, recipe.warmupSteps, t.maxTrainSteps);
+    this.aeSchedule = lrSchedule(recipe.learningRate, recipe.warmupSteps, t.maxTrainSteps, recipe.lrMinimumRate);
     // The discriminator's schedule only counts its own updates, which start at discriminator_start.
-    this.dSchedule = lrSchedule(recipe.discriminatorLearningRate, recipe.warmupSteps, Math.max(1, t.maxTrainSteps - recipe.losses.discriminatorStart));
+    this.dSchedule = lrSchedule(recipe.discriminatorLearningRate, recipe.warmupSteps, Math.max(1, t.maxTrainSteps - recipe.losses.discriminatorStart), recipe.lrMinimumRate);
     this.tokenizerKeys = tokenizerParamSpecs(recipe.tokenizer).map((s) => s.key);
     this.discKeys = [...buildDiscriminatorStep(recipe).graph.paramSpecs.keys()];
   }
@@ -143,7 +144,8 @@ export class TokenizerTrainer implements Trainer<TokenizerTrainerMeta> {
     const means = new ReconstructionMeans();
     means.add(await this.metrics.perImage(images, rec.images));
     const m = means.result();
-    const codes = new CodebookStats(this.recipe.tokenizer.tokenSize, this.o.session);
+    // Bits of the id space: K for LFQ, log2 of the table size for VQ (whose tokenSize is a width).
+    const codes = new CodebookStats(codebookBits(this.recipe.tokenizer), this.o.session);
     await codes.add(rec.ids);
     const usage = (await codes.result()).usage;
     await codes.dispose();

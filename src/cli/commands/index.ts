@@ -21,4 +21,5 @@ export const COMMANDS: Readonly<Record<string, CommandLoader>> = {
   web: async () => (await import("./web.js")).web,
   convert: async () => (await import("./convert.js")).convert,
   sweep: async () => (await import("./sweep.js")).sweep,
+  experiment: async () => (await import("./experiment.js")).experiment,
 };

@@ -9,3 +9,4 @@ export * from "./dropout.js";
 export * from "./attention.js";
 export * from "./resize.js";
 export * from "./pool.js";
+export * from "./batch-norm.js";

@@ -40,6 +40,8 @@ export interface TokenizerConfig {
   readonly numResBlocks: number;
   /** Residual blocks per decoder level (official `num_res_blocks_decoder`); defaults to numResBlocks. */
   readonly numResBlocksDecoder?: number;
+  /** Single-head self-attention after the encoder's and decoder's mid stage (Taming baseline; bottleneck-attention.ts). Default false. */
+  readonly midAttention?: boolean;
   /** Latent channels: K bits for LFQ, the embedding width for VQ. */
   readonly tokenSize: number;
   /** Strided 3x3 conv (true) or 2x2 average pooling (false) for downsampling. */
@@ -120,7 +122,7 @@ export function validateTokenizerConfig(c: TokenizerConfig): TokenizerConfig {
 const VQ_MODEL_KEYS = [
   "model_class", "quantizer_type", "codebook_size", "token_size", "commitment_cost", "entropy_loss_weight",
   "entropy_loss_temperature", "entropy_gamma", "num_channels", "hidden_channels", "channel_mult",
-  "num_resolutions", "num_res_blocks", "num_res_blocks_decoder", "sample_with_conv", "use_l2_normalisation",
+  "num_resolutions", "num_res_blocks", "num_res_blocks_decoder", "sample_with_conv", "use_l2_normalisation", "mid_attention",
 ];
 
 /**
@@ -159,6 +161,7 @@ export function parseTokenizerConfig(section: ConfigObject, path = "model.vq_mod
     numResolutions: field.int(section, "num_resolutions", path),
     numResBlocks: field.int(section, "num_res_blocks", path),
     ...decoderBlocks,
+    ...(field.bool(section, "mid_attention", path, false) ? { midAttention: true } : {}),
     tokenSize: field.int(section, "token_size", path),
     sampleWithConv: field.bool(section, "sample_with_conv", path),
     quantizer,
@@ -200,6 +203,7 @@ export function toOfficialSection(c: TokenizerConfig): ConfigObject {
     num_resolutions: c.numResolutions,
     num_res_blocks: c.numResBlocks,
     ...(c.numResBlocksDecoder !== undefined ? { num_res_blocks_decoder: c.numResBlocksDecoder } : {}),
+    ...(c.midAttention ? { mid_attention: true } : {}),
     sample_with_conv: c.sampleWithConv,
     ...(q.kind === "vq" ? { use_l2_normalisation: q.l2Normalize } : {}),
   };

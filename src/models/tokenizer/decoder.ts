@@ -6,6 +6,7 @@ import type { Tensor } from "../../engine/graph/tensor.js";
 import { ShapeError, fmtShape } from "../../engine/errors.js";
 import { conv3x3, normAct, residualStage, upsamplingStage } from "./blocks.js";
 import { decoderResBlocks, type TokenizerConfig } from "./config.js";
+import { bottleneckAttention } from "./bottleneck-attention.js";
 
 /**
  * Stages in execution order, which is also the state-dict order: `up.0` is the deepest level
@@ -31,6 +32,7 @@ export function decoder(zq: Tensor, c: TokenizerConfig): Tensor {
     const width = c.hiddenChannels * c.channelMult[c.numResolutions - 1]!;
     let h = conv3x3(zq, "conv_in", c.tokenSize, width, { bias: true });
     h = residualStage(h, "mid", width, width, n);
+    if (c.midAttention) h = bottleneckAttention(h, "mid_attn", width);
     const levels = decoderLevels(c);
     g.scope("up", () => {
       levels.forEach(({ inChannels, outChannels, upsample }, i) => {

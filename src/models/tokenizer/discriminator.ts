@@ -11,6 +11,7 @@ import { adaptiveMaxPool2d, conv2dLayer, groupNormLayer, samePads } from "../../
 import { HostTensor } from "../../engine/host-tensor.js";
 import { ConfigError, ShapeError, fmtShape } from "../../engine/errors.js";
 import { field, type ConfigObject } from "../../config/yaml.js";
+import { patchGanDiscriminator } from "./patchgan.js";
 
 export type DiscriminatorActivation =
   | { readonly kind: "leaky_relu"; readonly slope: number }
@@ -24,6 +25,13 @@ export interface DiscriminatorConfig {
   readonly blurResample: boolean;
   readonly blurKernelSize: 3 | 4 | 5;
   readonly activation: DiscriminatorActivation;
+  /**
+   * "patchgan": the Taming-VQGAN baseline's BatchNorm PatchGAN (patchgan.ts; YAML name "Original"),
+   * which reads numChannels, hiddenChannels (ndf) and numLayers only. Default "vqgan+".
+   */
+  readonly kind?: "vqgan+" | "patchgan";
+  /** PatchGAN only: stride-2 4x4 convs (Taming: 3). */
+  readonly numLayers?: number;
 }
 
 /** `model.discriminator` of every released tokenizer config. */
@@ -41,16 +49,18 @@ export const DISCRIMINATOR_GRID = 16;
 const GROUPS = 32;
 const GN_EPS = 1e-5;
 const BLUR_TAPS: Readonly<Record<3 | 4 | 5, readonly number[]>> = { 3: [1, 2, 1], 4: [1, 3, 3, 1], 5: [1, 4, 6, 4, 1] };
-const SECTION_KEYS = ["name", "num_channels", "num_stages", "hidden_channels", "blur_resample", "blur_kernel_size"];
+const SECTION_KEYS = ["name", "num_channels", "num_stages", "hidden_channels", "blur_resample", "blur_kernel_size", "num_layers"];
 
 /** Parses the official YAML `model.discriminator` section; unknown keys are rejected. */
 export function parseDiscriminatorConfig(section: ConfigObject, path = "model.discriminator"): DiscriminatorConfig {
   const unknown = Object.keys(section).filter((k) => !SECTION_KEYS.includes(k));
   if (unknown.length) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: path, expected: `keys among ${SECTION_KEYS.join(", ")}`, got: unknown.join(", ") });
   const name = field.string(section, "name", path, "VQGAN+Discriminator");
+  if (name === "Original") return parsePatchGan(section, path);
   if (name !== "VQGAN+Discriminator") {
-    throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.name`, expected: '"VQGAN+Discriminator"', got: JSON.stringify(name), hint: "the Taming PatchGAN (\"Original\") is not implemented" });
+    throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.name`, expected: '"VQGAN+Discriminator" or "Original" (the Taming PatchGAN)', got: JSON.stringify(name) });
   }
+  if (section.num_layers !== undefined) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.num_layers`, expected: 'nothing for "VQGAN+Discriminator" (a PatchGAN option)', got: `num_layers: ${String(section.num_layers)}` });
   const k = field.int(section, "blur_kernel_size", path, 4);
   if (k !== 3 && k !== 4 && k !== 5) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.blur_kernel_size`, expected: "3, 4 or 5", got: String(k) });
   const cfg: DiscriminatorConfig = {
@@ -65,8 +75,30 @@ export function parseDiscriminatorConfig(section: ConfigObject, path = "model.di
   return cfg;
 }
 
+/** name "Original": the Taming PatchGAN; only num_channels, hidden_channels and num_layers apply. */
+function parsePatchGan(section: ConfigObject, path: string): DiscriminatorConfig {
+  for (const k of ["num_stages", "blur_resample", "blur_kernel_size"]) {
+    if (section[k] !== undefined) throw new ConfigError({ op: "parseDiscriminatorConfig", scope: `${path}.${k}`, expected: 'nothing for the "Original" PatchGAN', got: String(section[k]) });
+  }
+  const cfg: DiscriminatorConfig = {
+    kind: "patchgan",
+    numChannels: field.int(section, "num_channels", path),
+    hiddenChannels: field.int(section, "hidden_channels", path),
+    numLayers: field.int(section, "num_layers", path, 3),
+    numStages: 0, blurResample: false, blurKernelSize: 4, activation: { kind: "leaky_relu", slope: 0.2 },
+  };
+  validate(cfg, path);
+  return cfg;
+}
+
 function validate(cfg: DiscriminatorConfig, scope: string): void {
   const bad = (what: string, expected: string, got: unknown) => new ConfigError({ op: "discriminator", scope: `${scope}.${what}`, expected, got: String(got) });
+  if (cfg.kind === "patchgan") {
+    if (!(Number.isInteger(cfg.numLayers) && cfg.numLayers! >= 1 && cfg.numLayers! <= 6)) throw bad("num_layers", "an integer in [1, 6]", cfg.numLayers);
+    if (!(Number.isInteger(cfg.hiddenChannels) && cfg.hiddenChannels >= 1)) throw bad("hidden_channels", "a positive integer", cfg.hiddenChannels);
+    if (!(cfg.numChannels >= 1)) throw bad("num_channels", "at least 1", cfg.numChannels);
+    return;
+  }
   if (!(cfg.numStages >= 1)) throw bad("num_stages", "at least 1", cfg.numStages);
   if (!(cfg.numChannels >= 1)) throw bad("num_channels", "at least 1", cfg.numChannels);
   // Every stage output goes through GroupNorm(32); the narrowest is the first one.
@@ -91,7 +123,8 @@ export function discriminator(x: Tensor, cfg: DiscriminatorConfig, opts: Discrim
     throw new ShapeError({ op: "discriminator", scope: g.scopePath, expected: `x [B, ${cfg.numChannels}, H, W] with static H, W`, got: fmtShape(x.shape) });
   }
   validate(cfg, "discriminator");
-  return opts.frozen ? frozen(g, () => forward(x, cfg)) : forward(x, cfg);
+  const run = () => (cfg.kind === "patchgan" ? patchGanDiscriminator(x, { numChannels: cfg.numChannels, hiddenChannels: cfg.hiddenChannels, numLayers: cfg.numLayers! }) : forward(x, cfg));
+  return opts.frozen ? frozen(g, run) : run();
 }
 
 function forward(x: Tensor, cfg: DiscriminatorConfig): Tensor {

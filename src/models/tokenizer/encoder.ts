@@ -7,6 +7,7 @@ import { conv2dLayer } from "../../engine/nn/index.js";
 import { ShapeError, fmtShape } from "../../engine/errors.js";
 import { conv3x3, downsamplingStage, normAct, residualStage } from "./blocks.js";
 import type { TokenizerConfig } from "./config.js";
+import { bottleneckAttention } from "./bottleneck-attention.js";
 
 /** Input channel widths per level: hidden * (1, m_0, m_1, ...)[i] -> hidden * m_i. */
 export function encoderLevels(c: TokenizerConfig): { inChannels: number; outChannels: number }[] {
@@ -33,6 +34,7 @@ export function encoder(x: Tensor, c: TokenizerConfig): Tensor {
     });
     const width = levels[levels.length - 1]!.outChannels;
     h = residualStage(h, "mid", width, width, c.numResBlocks);
+    if (c.midAttention) h = bottleneckAttention(h, "mid_attn", width);
     h = normAct(h, "norm_out", width);
     return conv2dLayer(h, "conv_out", { inChannels: width, outChannels: c.tokenSize, kernel: 1, bias: true });
   });
