@@ -3,7 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { existsSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { shippedModelPath } from "../node/platform.js";
 import { UsageError } from "./errors.js";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -71,16 +71,11 @@ export function threadsOption(command: string, value: string | undefined): { thr
   return { threads: intOption(command, "threads", value, 0, { max: 1024 }) };
 }
 
-/** Files shipped with the package (models/...), found relative to this module in src/ or dist/. */
-export function shippedFile(relative: string): string | undefined {
-  const path = fileURLToPath(new URL(`../../${relative}`, import.meta.url));
-  return existsSync(path) ? path : undefined;
-}
-
+/** The shipped defaults' paths (the table is SHIPPED_MODELS in src/models/model-source.ts). */
 export const SHIPPED = {
-  tokenizer: "models/fmnist/tokenizer.safetensors",
-  generator: "models/fmnist/generator.safetensors",
-  classifier: "models/fmnist-classifier/classifier.safetensors",
+  tokenizer: shippedModelPath("tokenizer"),
+  generator: shippedModelPath("generator"),
+  classifier: shippedModelPath("classifier"),
 } as const;
 
 /** The model file from a flag, or the shipped default, or an error saying both are missing. */
@@ -89,7 +84,7 @@ export function modelFile(command: string, flag: string, given: string | undefin
     if (!existsSync(given) || statSync(given).isDirectory()) throw new UsageError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "an existing file", got: existsSync(given) ? "a directory" : `nothing at ${given}` });
     return given;
   }
-  const found = shippedFile(shipped);
+  const found = existsSync(shipped) ? shipped : undefined;
   if (!found) throw new UsageError({ op: `maskbit ${command}`, expected: `--${flag} <file> (no shipped default at ${shipped})`, got: "nothing" });
   return found;
 }

@@ -7,11 +7,10 @@
 
 import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { UsageError } from "./errors.js";
+import { SHIPPED_MODELS_DIR } from "../node/platform.js";
 
-/** The shipped models directory of this package (models/ next to src/ or dist/). */
-export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../models", import.meta.url));
+export { SHIPPED_MODELS_DIR };
 
 /** The real path of `p`, or of its nearest existing ancestor with the rest appended. */
 export function canonicalPath(p: string): string {

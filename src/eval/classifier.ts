@@ -11,7 +11,7 @@
 // (the SmallClassifierConfig as JSON) plus training facts (test accuracy, steps, seed, ...).
 
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { shippedModelPath } from "../node/platform.js";
 import { Graph } from "../engine/graph/tensor.js";
 import { HostTensor } from "../engine/host-tensor.js";
 import { ParamStore } from "../engine/params.js";
@@ -26,7 +26,7 @@ import { subset } from "../data/dataset.js";
 import { BatchLoader } from "../data/loader.js";
 
 /** The shipped Fashion-MNIST classifier (resolved from this module, so it works from src/ and dist/). */
-export const DEFAULT_CLASSIFIER_PATH = fileURLToPath(new URL("../../models/fmnist-classifier/classifier.safetensors", import.meta.url));
+export const DEFAULT_CLASSIFIER_PATH = shippedModelPath("classifier");
 
 export const CLASSIFIER_FORMAT = "maskbit-small-classifier";
 

@@ -1,23 +1,14 @@
 // Where Tokenizer.load and Generator.load get their bytes and configs: a shipped model by name
 // ("fmnist"), or any byte source; a config as an object, YAML text, or a path/URL of a YAML file.
-// The shipped-model table lives here and nowhere else.
+// The shipped-model table itself is io/shipped-models.ts (the one place that names the files).
 
 import { ConfigError } from "../engine/errors.js";
 import { parseYaml, type ConfigObject } from "../config/yaml.js";
 import { platform } from "../io/platform.js";
 import { readBytes, type ByteSource, type ReadOptions } from "../io/source.js";
+import { SHIPPED_MODELS, type ShippedModelName, type ShippedModelPart } from "../io/shipped-models.js";
 
-/** The models that ship inside the package, by name, as files under its models/ folder. */
-export const SHIPPED_MODELS = {
-  fmnist: {
-    tokenizer: "fmnist/tokenizer.safetensors",
-    generator: "fmnist/generator.safetensors",
-    classifier: "fmnist-classifier/classifier.safetensors",
-  },
-} as const;
-
-export type ShippedModelName = keyof typeof SHIPPED_MODELS;
-export type ShippedModelPart = keyof (typeof SHIPPED_MODELS)[ShippedModelName];
+export { SHIPPED_MODELS, type ShippedModelName, type ShippedModelPart } from "../io/shipped-models.js";
 
 export function isShippedModelName(s: unknown): s is ShippedModelName {
   return typeof s === "string" && Object.hasOwn(SHIPPED_MODELS, s);

@@ -12,6 +12,7 @@ import { setOnnxRuntime } from "../engine/runtime/backend.js";
 import { setPlatform, type FileSystem } from "../io/platform.js";
 import type { RgbaImage } from "../io/rgba.js";
 import { optionalImport } from "./optional-import.js";
+import { SHIPPED_MODELS, type ShippedModelName, type ShippedModelPart } from "../io/shipped-models.js";
 
 export const nodeFileSystem: FileSystem = {
   readFile: (path) => {
@@ -49,6 +50,11 @@ async function decodeWithSharp(bytes: Uint8Array): Promise<RgbaImage> {
 
 /** The package's models/ folder (src/node/ and dist/node/ are both two levels below the package root). */
 export const SHIPPED_MODELS_DIR = fileURLToPath(new URL("../../models/", import.meta.url));
+
+/** The path of a shipped model's file (SHIPPED_MODELS in src/models/model-source.ts is the one table). */
+export function shippedModelPath(part: ShippedModelPart, name: ShippedModelName = "fmnist"): string {
+  return join(SHIPPED_MODELS_DIR, SHIPPED_MODELS[name][part]);
+}
 
 setOnnxRuntime(ort, "onnxruntime-node");
 setPlatform({ name: "node", fs: nodeFileSystem, decodeImage: decodeWithSharp, shippedModels: SHIPPED_MODELS_DIR });

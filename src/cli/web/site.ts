@@ -2,6 +2,7 @@
 // onnxruntime-web's wasm runtime (the build its bundle loads at run time), and the shipped models.
 // Node-only (file system, esbuild); the app itself runs entirely in the page.
 
+import { SHIPPED_MODELS } from "../../io/shipped-models.js";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -15,7 +16,8 @@ const WEB_DIR = join(PACKAGE_ROOT, "web");
 /** onnxruntime-web's wasm build that its ESM entry (external-wasm condition) imports from env.wasm.wasmPaths. */
 export const ORT_RUNTIME_FILES = ["ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm"] as const;
 const STATIC_FILES = ["index.html", "style.css"] as const;
-const MODEL_FILES = ["models/fmnist/generator.safetensors", "models/fmnist/tokenizer.safetensors"] as const;
+/** The shipped models the page loads by default, at the same relative paths as in the package. */
+const MODEL_FILES = [SHIPPED_MODELS.fmnist.generator, SHIPPED_MODELS.fmnist.tokenizer].map((f) => `models/${f}`);
 
 export interface SiteFile {
   readonly path: string;
