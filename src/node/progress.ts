@@ -62,3 +62,12 @@ export function fmtTime(s: number): string {
 function fmtNumber(v: number): string {
   return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
 }
+
+/** A renderer for training progress events (src/train/loop.ts TrainProgress): one bar per run. */
+export function progressBar(stream?: NodeJS.WriteStream): (e: { label: string; step: number; total: number; start: number; loss?: number; etaSeconds?: number }) => void {
+  let bar: ProgressBar | undefined;
+  return (e) => {
+    bar ??= new ProgressBar({ label: e.label, total: e.total, start: e.start, ...(stream ? { stream } : {}) });
+    if (e.step > e.start || e.loss !== undefined) bar.update(e.step, e.loss !== undefined ? { loss: e.loss } : {}, e.etaSeconds);
+  };
+}

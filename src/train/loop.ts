@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { HostTensor } from "../engine/host-tensor.js";
 import { ConfigError, MaskbitError } from "../engine/errors.js";
 import type { ConfigObject, ConfigValue } from "../config/yaml.js";
-import { fmtTime, ProgressBar } from "../node/progress.js";
+import { fmtTime } from "../node/progress.js";
 import { checkpointFiles, loadLatestRunState, saveRunState } from "./checkpoint.js";
 import { cleanOrphanedTemps, ORPHANED_TEMP, writeFileAtomic } from "../node/atomic-file.js";
 import { MetricsLog } from "./metrics-log.js";
@@ -22,6 +22,19 @@ import { plotCurves, smooth } from "./plots.js";
 import type { ExperimentSettings } from "./recipe.js";
 import { BestCheckpoint, type Selection } from "./best-checkpoint.js";
 import { finishTime, RunClock } from "./eta.js";
+
+/** What a run reports after every step (and once at its start). */
+export interface TrainProgress {
+  /** The trainer's label ("tokenizer", "generator", ...). */
+  readonly label: string;
+  readonly step: number;
+  readonly total: number;
+  /** The step the run (re)started at. */
+  readonly start: number;
+  readonly loss?: number;
+  /** Estimated seconds to the end of the whole run (evaluations and saves included). */
+  readonly etaSeconds?: number;
+}
 
 /** Scalars of one step; `loss` is the headline figure (progress bar, divergence check). */
 export type StepMetrics = { readonly loss: number } & Readonly<Record<string, number>>;
@@ -74,8 +87,11 @@ export interface LoopOptions {
   readonly resume: boolean;
   /** Pause cleanly (with a checkpoint) once this many steps are done. */
   readonly stopAfter?: number;
-  /** Progress output; false for none (tests). Default: stderr. */
-  readonly progress?: NodeJS.WriteStream | false;
+  /**
+   * Progress events, one per step (the CLI renders them as a terminal bar with progressBar());
+   * false or absent: none. The trainers never write to a terminal themselves.
+   */
+  readonly progress?: ((e: TrainProgress) => void) | false;
   /** Called after each completed step; a throw ends the run like a crash (nothing is saved). */
   readonly onStep?: (done: number, metrics: StepMetrics) => void | Promise<void>;
   readonly log?: (line: string) => void;
@@ -206,7 +222,8 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
 
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
-  const bar = o.progress === false ? null : new ProgressBar({ label: trainer.label, total: trainer.totalSteps, start, ...(o.progress ? { stream: o.progress } : {}) });
+  const report = o.progress || undefined;
+  report?.({ label: trainer.label, step: start, total: trainer.totalSteps, start });
   let modelPath: string | null = null;
   const save = async (done: number) => {
     lastCheckpoint = saveRunState(o.out, { step: done, ...snapshotWith(trainer, o.recipe, elapsedBefore + seconds()) }, exp.keepCheckpoints);
@@ -239,7 +256,7 @@ export async function runTraining<Meta>(trainer: Trainer<Meta>, o: LoopOptions):
         const figures = Object.entries(record).filter(([k]) => k.startsWith("eval_")).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(", ");
         log(`step ${done}/${trainer.totalSteps}: ${figures}${improved ? ` (new best: ${join(o.out, "best")})` : ""}; ETA ${fmtTime(eta())} (about ${finishTime(eta())})`);
       }
-      bar?.update(done, { loss: m.loss }, eta());
+      report?.({ label: trainer.label, step: done, total: trainer.totalSteps, start, loss: m.loss, etaSeconds: eta() });
       if (every(exp.generateEvery)) await timed("samples", () => trainer.writeSamples(join(o.out, "samples", `step-${String(done).padStart(8, "0")}.png`)));
       const pause = (done === end && !last) || (stop && !last);
       if (every(exp.saveEvery) || pause) await timed("save", () => save(done));

@@ -13,7 +13,7 @@ export interface TrainRunOptions {
   readonly resume?: boolean;
   readonly session?: SessionOptions;
   readonly stopAfter?: number;
-  readonly progress?: NodeJS.WriteStream | false;
+  readonly progress?: LoopOptions["progress"];
   readonly onStep?: LoopOptions["onStep"];
   readonly log?: (line: string) => void;
   /** Abort to stop after the current step with a checkpoint (SIGINT in the CLI). */

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "../command.js";
 import { ConfigError } from "../../engine/errors.js";
-import { fmtTime } from "../../node/progress.js";
+import { fmtTime, progressBar } from "../../node/progress.js";
 import { EXIT } from "../errors.js";
 import { interruptOnSigint, resumeCommand } from "../interrupt.js";
 import { trainGenerator } from "../../train/generator.js";
@@ -28,6 +28,7 @@ export const trainGeneratorCommand: Command = {
     let result;
     try {
       result = await trainGenerator(doc, {
+        progress: progressBar(),
         out: args.out, resume: args.resume, session: args.session, signal: interrupt.signal,
         ...(tokenizer ? { tokenizer } : {}), ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
       });

@@ -1,7 +1,7 @@
 // `maskbit train-tokenizer`: Stage I training from a recipe (see train/tokenizer.ts).
 
 import type { Command } from "../command.js";
-import { fmtTime } from "../../node/progress.js";
+import { fmtTime, progressBar } from "../../node/progress.js";
 import { EXIT } from "../errors.js";
 import { interruptOnSigint, resumeCommand } from "../interrupt.js";
 import { trainTokenizer } from "../../train/tokenizer.js";
@@ -23,6 +23,7 @@ export const trainTokenizerCommand: Command = {
     let result;
     try {
       result = await trainTokenizer(doc, {
+        progress: progressBar(),
         out: args.out, resume: args.resume, session: args.session, signal: interrupt.signal, ...(args.stopAfter !== undefined ? { stopAfter: args.stopAfter } : {}),
       });
     } finally {
