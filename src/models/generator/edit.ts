@@ -8,9 +8,10 @@ import { HostTensor } from "../../engine/host-tensor.js";
 import { FeedError, fmtShape } from "../../engine/errors.js";
 import { groupBits, maskId, seqLen, type GeneratorConfig, type SamplingDefaults } from "./config.js";
 import type { RandomSource, Sampler, SamplerStep } from "./sampler.js";
-import type { GenerationResult, IdsDecoder } from "./generator.js";
+import type { GenerationResult, SampleOptions } from "./generator.js";
 
-export interface CompleteOptions extends Partial<SamplingDefaults> {
+/** sample()'s options (labels, seed or fed uniforms, step callback, signal, decoding) plus the known grid. */
+export interface CompleteOptions extends SampleOptions {
   /** Known token ids, int64 [B, h, w] or [B, h*w] on the generator's grid; B = 1 is used for every label. */
   readonly ids: HostTensor;
   /**
@@ -18,14 +19,6 @@ export interface CompleteOptions extends Partial<SamplingDefaults> {
    * [B, h, w, N] / [B, L, N] for single bit groups (see token-mask.ts); B = 1 is used for every label.
    */
   readonly mask: HostTensor;
-  /** The class of every output (class-conditional editing: the regenerated slots follow it); batch = labels.length. */
-  readonly labels: readonly number[];
-  readonly seed?: number;
-  readonly random?: Extract<RandomSource, { kind: "uniforms" }>;
-  readonly onStep?: (step: SamplerStep) => void | Promise<void>;
-  readonly signal?: AbortSignal;
-  readonly tokenizer?: IdsDecoder;
-  readonly clamp?: boolean;
 }
 
 export interface CompletionResult extends GenerationResult {
