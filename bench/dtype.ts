@@ -7,6 +7,7 @@
 //      what to read on a shared machine.
 // Usage: npm run bench:dtype -- [--config <yaml>] [--skip-logits] [--rounds 3] [--steps 8] [--threads 2]
 
+import "../src/node/platform.js";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
