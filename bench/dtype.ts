@@ -5,7 +5,9 @@
 //   2. ms per sampling step per dtype for the shipped Fashion-MNIST generator (batch 8 and 64, with
 //      guidance), in alternating rounds so background load hits every dtype alike; the ratios are
 //      what to read on a shared machine.
-// Usage: npm run bench:dtype -- [--config <yaml>] [--skip-logits] [--rounds 3] [--steps 8] [--threads 2]
+//   3. with --config-steps, ms per sampling step of the --config network itself (batch 1).
+// Usage: npm run bench:dtype -- [--config <yaml>] [--skip-logits] [--skip-steps] [--config-steps]
+//        [--rounds 3] [--steps 8] [--batches 8,64] [--threads 2]
 
 import "../src/node/platform.js";
 import os from "node:os";
@@ -25,6 +27,8 @@ const { values: a } = parseArgs({
     steps: { type: "string", default: "8" },
     threads: { type: "string", default: "2" },
     batches: { type: "string", default: "8,64" },
+    /** Also time sampling steps of the --config network (random weights, batch 1, guidance on). */
+    "config-steps": { type: "boolean", default: false },
   },
 });
 const threads = Number(a.threads), rounds = Number(a.rounds), steps = Number(a.steps);
@@ -87,6 +91,23 @@ async function stepTimes(): Promise<void> {
   await Promise.all(gens.map((g) => g.dispose()));
 }
 
+async function configStepTimes(cfg: GeneratorConfig): Promise<void> {
+  const base = Generator.random(cfg, 0, { threads });
+  const ms: Record<string, number> = {};
+  // One dtype at a time (each holds its own sessions); one warm-up step compiles the session.
+  for (const dtype of ["fp32", ...REDUCED] as InferenceDType[]) {
+    const g = await Generator.load({ config: cfg, params: base.params }, { dtype, session: { threads } });
+    await g.sample({ labels: [1], seed: 1, steps: 1 });
+    const t0 = performance.now();
+    await g.sample({ labels: [1], seed: 2, steps });
+    ms[dtype] = (performance.now() - t0) / steps;
+    await g.dispose();
+  }
+  console.log(`${cfg.tokenBits}-bit config sampling step, batch 1 (guidance on: model batch 2), ${steps} steps per dtype, load ${load()}`);
+  for (const [d, v] of Object.entries(ms)) console.log(`  ${d}: ${v.toFixed(0)} ms/step  (${(v / ms.fp32!).toFixed(2)}x fp32)`);
+}
+
 console.log(`maskbit dtype bench: ${threads} threads, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load ${load()}`);
 if (!a["skip-logits"]) await logitError(loadGeneratorConfig(a.config));
+if (a["config-steps"]) await configStepTimes(loadGeneratorConfig(a.config));
 if (!a["skip-steps"]) await stepTimes();
