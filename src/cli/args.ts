@@ -1,6 +1,7 @@
 // Option parsing shared by the commands: node:util parseArgs with errors in maskbit's format,
 // and the default model files shipped in the package.
 
+import { INFERENCE_DTYPES, type InferenceDType } from "../engine/quant/weights.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { existsSync, statSync } from "node:fs";
 import { shippedModelPath } from "../node/platform.js";
@@ -67,6 +68,17 @@ export function numberOption(command: string, flag: string, value: string | unde
 }
 
 /** --threads: 0 (all cores) or a positive count. */
+/** --dtype fp32|fp16|int8: the generator's inference precision (default fp32). */
+export function dtypeOption(command: string, value: string | undefined): InferenceDType {
+  if (value === undefined) return "fp32";
+  const d = INFERENCE_DTYPES.find((x) => x === value.trim().toLowerCase());
+  if (!d) throw new UsageError({ op: `maskbit ${command}`, scope: "--dtype", expected: `one of ${INFERENCE_DTYPES.join(", ")}`, got: JSON.stringify(value) });
+  return d;
+}
+
+/** The help line of --dtype, shared by the commands that sample. */
+export const DTYPE_HELP = "  --dtype fp32|fp16|int8  precision of the generator's linear layers (default fp32; cost measured in BENCHMARKS.md)";
+
 export function threadsOption(command: string, value: string | undefined): { threads: number } {
   return { threads: intOption(command, "threads", value, 0, { max: 1024 }) };
 }

@@ -1,6 +1,7 @@
 // Loading a generator with its tokenizer for the commands that use both (generate,
 // eval-generator): the pair is checked (code bits, token grid) before any sampling starts.
 
+import type { InferenceDType } from "../engine/quant/weights.js";
 import { closeSync, openSync, readSync } from "node:fs";
 import { Generator } from "../models/generator/generator.js";
 import { Tokenizer } from "../models/tokenizer/tokenizer.js";
@@ -35,8 +36,8 @@ export interface ModelPair {
   dispose(): Promise<void>;
 }
 
-export async function loadModelPair(generatorPath: string, tokenizerPath: string, o: { readonly config?: string; readonly session: SessionOptions }): Promise<ModelPair> {
-  const generator = await Generator.load(generatorPath, { ...(o.config !== undefined ? { config: o.config } : {}), session: o.session });
+export async function loadModelPair(generatorPath: string, tokenizerPath: string, o: { readonly config?: string; readonly session: SessionOptions; readonly dtype?: InferenceDType }): Promise<ModelPair> {
+  const generator = await Generator.load(generatorPath, { ...(o.config !== undefined ? { config: o.config } : {}), session: o.session, ...(o.dtype ? { dtype: o.dtype } : {}) });
   let tokenizer: Tokenizer | undefined;
   try {
     tokenizer = await Tokenizer.load(tokenizerPath, { session: o.session });

@@ -43,4 +43,15 @@ test("generate: an unknown class name or no class is a clear error (exit 3 input
   assert.equal(await runCli(["generate", "--generator", join(dir, "missing.safetensors"), "--class", "1"]), 2);
 });
 
+test("generate --dtype fp16|int8 writes a grid; a bad --dtype is a usage error (exit 2)", async () => {
+  for (const dtype of ["fp16", "int8"]) {
+    const out = join(dir, `${dtype}.png`);
+    assert.equal(await runCli([...base, "--class", "0", "-n", "2", "--seed", "3", "--dtype", dtype, "--out", out]), 0, dtype);
+    const img = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    assert.ok(img.info.width >= 2 * 32, `${dtype} grid ${img.info.width}x${img.info.height}`);
+  }
+  assert.equal(await runCli([...base, "--class", "0", "--dtype", "int4", "--out", join(dir, "bad.png")]), 2);
+  assert.equal(await runCli([...base, "--class", "0", "--dtype", "", "--out", join(dir, "bad.png")]), 2);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -14,7 +14,7 @@ const EXPECTED_OPS = [
   "neg", "exp", "log", "sqrt", "reciprocal", "sigmoid", "tanh", "erf", "cos", "sin", "abs", "relu", "sign", "floor", "bitwiseNot", "leakyRelu",
   "add", "sub", "mul", "div", "pow", "maximum", "minimum", "mod", "matmul", "conv2d", "convTranspose2d", "groupNorm", "layerNorm",
   "gelu", "softmax", "logSoftmax", "gather", "scatterAdd", "gatherElements", "scatterElementsAdd", "upsampleNearest", "maxPool",
-  "cumSum", "topK", "argMax", "randomUniform",
+  "cumSum", "topK", "argMax", "randomUniform", "reducedMatmul",
 ];
 /** Ops without any gradient: integer / boolean results and index selections. */
 const NO_GRADIENT = ["greater", "less", "greaterOrEqual", "lessOrEqual", "equal", "and", "or", "not", "bitwiseNot", "mod", "topK", "argMax"];

@@ -58,6 +58,20 @@ test("the browser bundle of the public API: no Node modules; a graph and a shipp
     const a = fromWeb.images!.data as Float32Array, b = fromNode.images!.data as Float32Array;
     const maxDiff = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
     assert.ok(maxDiff < 1e-4, `decoded images agree (max |diff| ${maxDiff})`);
+    // Reduced-precision inference uses standard ops only (DynamicQuantizeLinear, MatMulInteger,
+    // Cast from float16): it runs on onnxruntime-web and gives onnxruntime-node's logits.
+    const req = { ids: fromNode.ids, labels: settings.labels };
+    for (const [dtype, tol] of [["fp16", 1e-5], ["int8", 1e-2]] as const) {
+      const wg = await web.Generator.load(new Uint8Array(model("generator.safetensors")).buffer, { dtype });
+      const ng = await Generator.load("fmnist", { dtype });
+      const [lw, ln] = [(await wg.logits(req)).data as Float32Array, (await ng.logits(req)).data as Float32Array];
+      let num = 0, den = 0;
+      lw.forEach((v, i) => { num += (v - ln[i]!) ** 2; den += ln[i]! ** 2; });
+      assert.ok(Math.sqrt(num / den) < tol, `${dtype} logits, web vs node: relative L2 ${Math.sqrt(num / den)}`);
+      const sampled = await wg.sample({ ...settings, steps: 2 });
+      assert.ok(sampled.ids.toNumbers().every((v) => v >= 0 && v < 2 ** wg.config.tokenBits), `${dtype} ids on web`);
+      await Promise.all([wg.dispose(), ng.dispose()]);
+    }
     await Promise.all([webTok.dispose(), webGen.dispose(), tok.dispose(), gen.dispose()]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

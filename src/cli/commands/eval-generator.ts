@@ -2,7 +2,7 @@
 // against a reference split, class accuracy, IS) and, with --inception, gFID and Inception IS.
 
 import type { Command } from "../command.js";
-import { intOption, modelFile, numberOption, parseCommand, SHIPPED, threadsOption } from "../args.js";
+import { DTYPE_HELP, dtypeOption, intOption, modelFile, numberOption, parseCommand, SHIPPED, threadsOption } from "../args.js";
 import { loadModelPair } from "../model-pair.js";
 import { runGeneratorEval, scoreGeneratorEval } from "../../eval/run-generator-eval.js";
 import { HostTensor } from "../../engine/host-tensor.js";
@@ -23,6 +23,7 @@ const OPTIONS = {
   "scale-pow": { type: "string" },
   temperature: { type: "string" },
   "save-npz": { type: "string" },
+  dtype: { type: "string" },
 } as const;
 
 export const evalGenerator: Command = {
@@ -36,6 +37,7 @@ export const evalGenerator: Command = {
     "  --reference-limit <N>  the first N reference images (default all)",
     "  --steps/--guidance/--scale-pow/--temperature   sampling overrides (default: the generator's config)",
     "  --save-npz <file>      also write this run's (or shard's) samples as the ADM evaluator's .npz (arr_0: uint8 [N,H,W,3])",
+    DTYPE_HELP,
     ...EVAL_COMMON_HELP,
   ].join("\n"),
   async run(argv) {
@@ -46,6 +48,7 @@ export const evalGenerator: Command = {
     const seed = intOption(NAME, "seed", v.seed, 0, { max: 2 ** 31 - 1 });
     const referenceLimit = v["reference-limit"] === undefined ? undefined : intOption(NAME, "reference-limit", v["reference-limit"], 0, { min: 1 });
     const session = threadsOption(NAME, v.threads);
+    const dtype = dtypeOption(NAME, v.dtype);
     const generatorPath = modelFile(NAME, "generator", v.generator, SHIPPED.generator);
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
     checkEvalOutputs(NAME, v, [generatorPath, tokenizerPath, v.classifier, v.inception]);
@@ -53,7 +56,7 @@ export const evalGenerator: Command = {
     const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
     let pair;
     try {
-      pair = await loadModelPair(generatorPath, tokenizerPath, { session });
+      pair = await loadModelPair(generatorPath, tokenizerPath, { session, dtype });
       checkClassifierFits(NAME, classifier, classifierPath, pair.tokenizer.config.numChannels, tokenizerPath, { numClasses: pair.generator.config.numClasses, path: generatorPath });
     } catch (e) {
       await Promise.all([classifier.dispose(), pair?.dispose()]);
@@ -75,7 +78,7 @@ export const evalGenerator: Command = {
         ...(inception ? { inception } : {}), ...(referenceLimit !== undefined ? { referenceLimit } : {}),
         settings: {
           generator: fileId(generatorPath), tokenizer: fileId(tokenizerPath), classifier: fileId(classifierPath), inception: v.inception === undefined ? null : fileId(v.inception),
-          per_class: perClass, seed, batch: batchSize, reference: referenceSplit, fit, ...sampling,
+          per_class: perClass, seed, batch: batchSize, dtype, reference: referenceSplit, fit, ...sampling,
           class_names: generator.classNames ?? null,
         },
         onBatch: batchProgress(`${NAME} ${v.shard ?? ""}`.trim(), v.quiet),

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import type { Command } from "../command.js";
-import { intOption, modelFile, numberOption, parseCommand, SHIPPED, threadsOption } from "../args.js";
+import { DTYPE_HELP, dtypeOption, intOption, modelFile, numberOption, parseCommand, SHIPPED, threadsOption } from "../args.js";
 import { checkOutputDir, checkOutputFile } from "../outputs.js";
 import { UsageError } from "../errors.js";
 import { ProgressBar } from "../../node/progress.js";
@@ -31,6 +31,7 @@ const OPTIONS = {
   "out-dir": { type: "string" },
   force: { type: "boolean", default: false },
   threads: { type: "string" },
+  dtype: { type: "string" },
   quiet: { type: "boolean", default: false },
 } as const;
 
@@ -52,12 +53,14 @@ export const generate: Command = {
     "  --out <file.png>       one labelled grid (default samples.png)",
     "  --out-dir <dir>        instead, one PNG per sample (<class>-<index>.png), for large -n",
     "  --force                replace existing output files",
+    DTYPE_HELP,
   ].join("\n"),
   async run(argv) {
     const { values: v, positionals } = parseCommand("generate", argv, OPTIONS);
     if (positionals.length) throw new UsageError({ op: "maskbit generate", expected: "no positional arguments", got: positionals.join(" ") });
     if (v.out !== undefined && v["out-dir"] !== undefined) throw new UsageError({ op: "maskbit generate", expected: "--out or --out-dir", got: "both" });
     const session = threadsOption("generate", v.threads);
+    const dtype = dtypeOption("generate", v.dtype);
     const batch = intOption("generate", "batch", v.batch, 64, { min: 1, max: 4096 });
     const seed = v.seed !== undefined ? intOption("generate", "seed", v.seed, 0, { max: 2 ** 31 - 1 }) : Math.floor(Math.random() * 2 ** 31);
     const generatorPath = modelFile("generate", "generator", v.generator, SHIPPED.generator);
@@ -73,7 +76,7 @@ export const generate: Command = {
     }
     else checkOutputFile(out, { command: "generate", flag: "out", inputs, force: v.force });
 
-    const { generator, tokenizer, dispose } = await loadModelPair(generatorPath, tokenizerPath, { ...(v.config !== undefined ? { config: v.config } : {}), session });
+    const { generator, tokenizer, dispose } = await loadModelPair(generatorPath, tokenizerPath, { ...(v.config !== undefined ? { config: v.config } : {}), session, dtype });
     try {
       const classes = v["all-classes"]
         ? Array.from({ length: generator.config.numClasses }, (_, i) => i)

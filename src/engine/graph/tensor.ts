@@ -2,6 +2,7 @@
 // "B"), the nodes that produce them, graph inputs, parameters keyed by state-dict names, and
 // baked constants. Ops find their graph through their operands, so there is no global state.
 
+import type { ReducedWeights } from "../quant/weights.js";
 import type { DType } from "./dtype.js";
 import { HostTensor } from "../host-tensor.js";
 import type { OpDef } from "../ops/define-op.js";
@@ -74,6 +75,12 @@ export class Graph {
   private nextId = 0;
   private readonly scalarCache = new Map<string, Tensor>();
   private frozenDepth = 0;
+  /**
+   * Inference in reduced precision: linear layers (engine/nn linear and attention projections)
+   * whose weight key this source knows multiply by its baked fp16/int8 copy instead of the fed
+   * float32 parameter. Set before building the model; unset (the default) means fp32.
+   */
+  reducedWeights: ReducedWeights | undefined = undefined;
 
   /** Current scope path, e.g. "decoder.up.2.res_blocks.0". */
   get scopePath(): string { return this.scopes.join("."); }

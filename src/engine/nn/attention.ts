@@ -4,7 +4,7 @@
 import type { Init, Tensor } from "../graph/tensor.js";
 import { add, matmul, mul, reshape, slice, softmax, transpose } from "../ops/index.js";
 import { ShapeError, fmtShape } from "../errors.js";
-import { linear } from "./linear.js";
+import { linear, projectByWeight } from "./linear.js";
 import { dropout } from "./dropout.js";
 import type { ForwardContext } from "./context.js";
 
@@ -30,7 +30,7 @@ export function selfAttention(x: Tensor, name: string, o: AttentionOptions, ctx:
   return g.scope(name, () => {
     const w = g.param("in_proj_weight", [3 * o.dim, o.dim], o.init ?? { kind: "uniform", bound: Math.sqrt(6 / (4 * o.dim)) });
     const bias = g.param("in_proj_bias", [3 * o.dim], o.biasInit ?? { kind: "constant", value: 0 });
-    const qkv = add(matmul(x, transpose(w, [1, 0])), bias); // [B, T, 3D]
+    const qkv = add(projectByWeight(x, w), bias); // [B, T, 3D]
     // [B, T, 3, H, hd] -> [3, B, H, T, hd]
     const split = transpose(reshape(qkv, [b!, t!, 3, o.heads, hd]), [2, 0, 3, 1, 4]);
     const part = (i: number) => reshape(slice(split, [0], [i], [i + 1]), [b!, o.heads, t!, hd]);

@@ -15,5 +15,6 @@ export * from "./upsample.js";
 export * from "./pool.js";
 export * from "./select.js";
 export * from "./random.js";
+export * from "./reduced-matmul.js";
 export { registeredOps, type OpDef } from "./define-op.js";
 export type { Operand } from "./operand.js";

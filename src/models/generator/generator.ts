@@ -15,7 +15,8 @@ import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
 import type { ByteSource, LoadProgress } from "../../io/source.js";
 import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
 import { generatorConfigFromJson, generatorConfigFromOfficial, generatorConfigToJson, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
-import { generatorParamSpecs } from "./transformer.js";
+import { generatorParamSpecs, linearWeightKeys } from "./transformer.js";
+import { INFERENCE_DTYPES, reduceWeights, type InferenceDType, type ReducedWeights } from "../../engine/quant/weights.js";
 import { Sampler, type RandomSource, type SamplerStep } from "./sampler.js";
 import { completeTokens, type CompleteOptions, type CompletionResult } from "./edit.js";
 import { outpaintTokens, type OutpaintOptions, type OutpaintResult } from "./outpaint.js";
@@ -47,6 +48,15 @@ export interface GeneratorLoadOptions {
   /** Called as the model's bytes arrive. */
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Precision of the transformer's linear layers for sampling, editing and logits (default "fp32").
+   * "fp16": weights rounded to half precision once here and cast back to float32 in the graph.
+   * "int8": weights quantized once here (symmetric, one scale per output column), activations
+   * quantized per tensor at run time (DynamicQuantizeLinear + MatMulInteger). Attention scores,
+   * embeddings, norms and biases stay float32; the fp32 parameters are kept (save() writes them).
+   * Measured cost and speed: BENCHMARKS.md, "Reduced-precision inference".
+   */
+  readonly dtype?: InferenceDType;
 }
 
 /** What sample() needs from a tokenizer (models/tokenizer's Tokenizer fits): ids [B, L] -> images. */
@@ -108,7 +118,14 @@ export class Generator {
     private readonly session: SessionOptions,
     /** Names of the class labels when the model file carries them (metadata "class_names"). */
     readonly classNames?: readonly string[],
-  ) {}
+    /** The precision inference runs in (GeneratorLoadOptions.dtype). */
+    readonly dtype: InferenceDType = "fp32",
+  ) {
+    this.weights = dtype === "fp32" ? undefined : reduceWeights(dtype, new Map(linearWeightKeys(config).map((k) => [k, params.get(k)!])));
+  }
+
+  /** The fp16/int8 copies of the linear weights, made once here; undefined for fp32. */
+  private readonly weights: ReducedWeights | undefined;
 
   static async load(source: GeneratorSource, opts: GeneratorLoadOptions = {}): Promise<Generator> {
     const read = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
@@ -135,7 +152,11 @@ export class Generator {
     if (classNames && classNames.length !== config.numClasses) {
       throw new ConfigError({ op: "Generator.load", scope: what, expected: `${config.numClasses} class names`, got: `${classNames.length}` });
     }
-    return new Generator(config, params, opts.session ?? {}, classNames);
+    const dtype = opts.dtype ?? "fp32";
+    if (!INFERENCE_DTYPES.includes(dtype)) {
+      throw new ConfigError({ op: "Generator.load", scope: "dtype", expected: `one of ${INFERENCE_DTYPES.join(", ")}`, got: JSON.stringify(dtype) });
+    }
+    return new Generator(config, params, opts.session ?? {}, classNames, dtype);
   }
 
   /** Freshly initialised weights (the official init), e.g. to start training. */
@@ -223,7 +244,7 @@ export class Generator {
     const feeds = logitsFeeds(this.config, r);
     const b = r.labels.length;
     const compiled = this.logitGraphs.get(String(b), () => {
-      const { graph, outputs } = buildLogitsGraph(this.config, b);
+      const { graph, outputs } = buildLogitsGraph(this.config, b, this.weights);
       return CompiledGraph.create(graph, outputs, this.session);
     });
     return (await (await compiled).run(feeds, this.params)).logits!;
@@ -238,7 +259,7 @@ export class Generator {
   }
 
   private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
-    return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session }));
+    return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session, ...(this.weights ? { weights: this.weights } : {}) }));
   }
 }
 

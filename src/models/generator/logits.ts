@@ -6,6 +6,7 @@ import { Graph, type Tensor } from "../../engine/graph/tensor.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { ForwardContext } from "../../engine/nn/index.js";
 import { where } from "../../engine/ops/index.js";
+import type { ReducedWeights } from "../../engine/quant/weights.js";
 import { FeedError, fmtShape } from "../../engine/errors.js";
 import { splitIds } from "./bit-groups.js";
 import { generatorForward } from "./transformer.js";
@@ -26,8 +27,9 @@ export interface LogitsRequest {
 }
 
 /** Graph inputs ids [B, L], mask [B, L, N], labels [B], dropLabel [B] -> logits [B, L, N, 2^b]. */
-export function buildLogitsGraph(cfg: GeneratorConfig, batch: number): { graph: Graph; outputs: Record<string, Tensor> } {
+export function buildLogitsGraph(cfg: GeneratorConfig, batch: number, weights?: ReducedWeights): { graph: Graph; outputs: Record<string, Tensor> } {
   const g = new Graph();
+  g.reducedWeights = weights;
   const l = seqLen(cfg), n = cfg.groups;
   const ids = g.input("ids", "int64", [batch, l]);
   const mask = g.input("mask", "bool", [batch, l, n]);

@@ -12,6 +12,7 @@ import {
 } from "../../engine/ops/index.js";
 import { ForwardContext } from "../../engine/nn/index.js";
 import { CompiledGraph, type ParamSource, type SessionOptions } from "../../engine/runtime/session.js";
+import type { ReducedWeights } from "../../engine/quant/weights.js";
 import { FeedError } from "../../engine/errors.js";
 import { bitsToLatent, combineGroups, idsToBits } from "./bit-groups.js";
 import { guidanceScaleAt, numToMask, softmaxTemperatureAt, stepSeed } from "./masking.js";
@@ -86,6 +87,8 @@ export interface SamplerOptions {
   /** Also fetch model logits, probabilities, raw draws and sorted scores every step. */
   readonly trace?: boolean;
   readonly session?: SessionOptions;
+  /** fp16/int8 linear weights baked into the step graph (Generator's dtype); default fp32 from the params. */
+  readonly weights?: ReducedWeights;
 }
 
 /** Inverse-CDF draw: the first index whose float64 cumulative probability exceeds u, at most C - 1. */
@@ -99,6 +102,7 @@ function categorical(probs: Tensor, u: Tensor): Tensor {
 /** One decoding step as a graph; see SamplerStep / StepTrace for the outputs. */
 export function buildSamplerStep(cfg: GeneratorConfig, o: SamplerOptions): { graph: Graph; outputs: Record<string, Tensor> } {
   const g = new Graph();
+  g.reducedWeights = o.weights;
   const batch = o.batch, l = seqLen(cfg), n = cfg.groups, m = maskId(cfg), slots = numSlots(cfg);
   const tokens = g.input("tokens", "int64", [batch, l, n]);
   const labels = g.input("labels", "int64", [batch]);

@@ -162,6 +162,20 @@ export function generatorParamSpecs(cfg: GeneratorConfig): ParamSpec[] {
   return [...g.paramSpecs.values()];
 }
 
+/**
+ * Keys of the weights that go through linear projections (attention in/out, MLP, input_proj,
+ * last_layer, prediction_layer): the ones reduced-precision inference stores as fp16 or int8.
+ * Found by building the forward once with a recording weight source. Embeddings, position
+ * embeddings, norms, biases and Bert's tied logit matmul stay float32.
+ */
+export function linearWeightKeys(cfg: GeneratorConfig): string[] {
+  const g = new Graph();
+  const keys: string[] = [];
+  g.reducedWeights = { dtype: "int8", get: (key) => { keys.push(key); return undefined; } };
+  generatorForward(symbolicInputs(g, cfg), cfg, ForwardContext.inference());
+  return keys;
+}
+
 /** Number of trainable parameters (torch's `sum(p.numel() for p in model.parameters())`). */
 export const countParameters = (specs: readonly ParamSpec[]): number =>
   specs.filter((s) => s.trainable).reduce((n, s) => n + shapeSize(s.shape), 0);
