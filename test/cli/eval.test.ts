@@ -43,14 +43,15 @@ const genArgs = ["eval-generator", ...common, "--generator", p("gen.safetensors"
 type Report = Record<string, unknown>;
 const readReport = (file: string): Report => JSON.parse(readFileSync(file, "utf8")) as Report;
 
-/** Every numeric field (nested) of a equals b's within float rounding; settings must be identical. */
+/** Every numeric field (nested) of a equals b's bit for bit; settings must be identical. */
 function assertClose(a: Report, b: Report, path = ""): void {
   for (const [k, v] of Object.entries(a)) {
     if (k === "shard" || k === "shards") continue;
     const w = b[k];
     if (typeof v === "number") {
       assert.equal(typeof w, "number", `${path}${k}`);
-      assert.ok(Math.abs(v - (w as number)) <= 1e-9 * Math.max(1, Math.abs(v)), `${path}${k}: ${v} vs ${w}`);
+      // Exact: shards take whole global batches and the sums are compensated (src/eval/compensated-sum.ts).
+      assert.equal(v, w, `${path}${k}: ${v} vs ${w}`);
     } else if (v && typeof v === "object" && !Array.isArray(v)) assertClose(v as Report, w as Report, `${path}${k}.`);
     else assert.deepEqual(v, w, `${path}${k}`);
   }
