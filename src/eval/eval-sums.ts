@@ -2,18 +2,22 @@
 // shards add up exactly (spec: merge the per-shard feature sums, never the scores).
 //   stats:  FeatureStats (float64 sum, sum of outer products, count) per feature set;
 //   sums:   float64 vectors that add elementwise (metric sums and counts, codebook histograms,
-//           per-class hit counts); counts stay exact in float64 up to 2^53;
+//           per-class hit counts), with compensation (compensated-sum.ts) so that any grouping of
+//           the batches gives the same sums; counts stay exact in float64 up to 2^53;
 //   logits: float32 [N, C] classifier logits, concatenated in shard order: the Inception Score is a
 //           function of ordered splits, so it is recomputed from the logits at the end.
 // A shard file is safetensors: tensors under "stats.<name>.", "sums.<name>", "logits.<name>", and
 // in __metadata__ the format, the kind, the shard "i/n" and the run's settings (JSON), which every
-// shard of one evaluation must share.
+// shard of one evaluation must share. mergeEvalSums checks a set of shards before adding them
+// (eval-shard-check.ts): every shard i/n once, one run's settings, counts that fit the settings.
 
 import { HostTensor } from "../engine/host-tensor.js";
 import { CheckpointError, ConfigError, fmtShape } from "../engine/errors.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { FeatureStats, STATS_KEYS } from "./feature-stats.js";
 import { shardName, WHOLE, type Shard } from "./shard.js";
+import { CompensatedSum } from "./compensated-sum.js";
+import { checkShardSet } from "./eval-shard-check.js";
 
 export const SHARD_FORMAT = "maskbit-eval-shard";
 
@@ -22,17 +26,27 @@ export type EvalSettings = Readonly<Record<string, string | number | boolean | n
 
 export class EvalSums {
   readonly stats = new Map<string, FeatureStats>();
-  readonly sums = new Map<string, Float64Array>();
+  private readonly acc = new Map<string, CompensatedSum>();
   readonly logits = new Map<string, HostTensor<Float32Array>>();
 
-  constructor(readonly kind: EvalKind, readonly shard: Shard, readonly settings: EvalSettings) {}
+  /** `source`: the shard file these sums were read from (named in errors), if any. */
+  constructor(readonly kind: EvalKind, readonly shard: Shard, readonly settings: EvalSettings, readonly source?: string) {}
+
+  /** The named sums, each rounded once from its compensated accumulator. */
+  get sums(): ReadonlyMap<string, Float64Array> {
+    return new Map([...this.acc].map(([k, a]) => [k, a.value()]));
+  }
 
   /** Adds v elementwise into the named sum (created at v's length). */
   addSum(name: string, v: ArrayLike<number>): void {
-    let s = this.sums.get(name);
-    if (!s) this.sums.set(name, (s = new Float64Array(v.length)));
-    if (s.length !== v.length) throw new ConfigError({ op: "EvalSums.addSum", scope: name, expected: `${s.length} values`, got: `${v.length}` });
-    for (let i = 0; i < v.length; i++) s[i]! += v[i]!;
+    this.accumulator(name, v.length).add(v);
+  }
+
+  private accumulator(name: string, length: number): CompensatedSum {
+    let s = this.acc.get(name);
+    if (!s) this.acc.set(name, (s = new CompensatedSum(length)));
+    if (s.length !== length) throw new ConfigError({ op: "EvalSums.addSum", scope: name, expected: `${s.length} values`, got: `${length}` });
+    return s;
   }
 
   /** Appends rows [B, C] to the named logits. */
@@ -49,7 +63,7 @@ export class EvalSums {
   }
 
   sum(name: string): Float64Array {
-    const s = this.sums.get(name);
+    const s = this.acc.get(name)?.value();
     if (!s) throw new CheckpointError({ op: "EvalSums.sum", scope: name, expected: `a "${name}" sum in the ${this.kind} evaluation`, got: "none" });
     return s;
   }
@@ -67,7 +81,7 @@ export class EvalSums {
       if (mine) mine.merge(s);
       else this.stats.set(k, s);
     }
-    for (const [k, v] of other.sums) this.addSum(k, v);
+    for (const [k, v] of other.acc) this.accumulator(k, v.length).merge(v);
     for (const [k, l] of other.logits) this.appendLogits(k, l);
   }
 
@@ -78,7 +92,10 @@ export class EvalSums {
   save(path: string): void {
     const tensors = new Map<string, HostTensor>();
     for (const [k, s] of this.stats) for (const [key, t] of s.toTensors(`stats.${k}.`)) tensors.set(key, t);
-    for (const [k, v] of this.sums) tensors.set(`sums.${k}`, new HostTensor("float64", [v.length], v));
+    for (const [k, v] of this.acc) {
+      tensors.set(`sums.${k}`, new HostTensor("float64", [v.length], v.hi.slice()));
+      tensors.set(`sums_lo.${k}`, new HostTensor("float64", [v.length], v.lo.slice()));
+    }
     for (const [k, l] of this.logits) tensors.set(`logits.${k}`, l);
     writeSafetensors(path, tensors, { format: SHARD_FORMAT, kind: this.kind, shard: shardName(this.shard), settings: JSON.stringify(this.settings) });
   }
@@ -91,7 +108,17 @@ export class EvalSums {
     if (kind !== "tokenizer" && kind !== "generator") throw bad("kind tokenizer or generator", JSON.stringify(kind ?? null));
     const m = /^(\d+)\/(\d+)$/.exec(metadata.shard ?? "");
     if (!m) throw bad("shard i/n", JSON.stringify(metadata.shard ?? null));
-    const out = new EvalSums(kind, { index: Number(m[1]), count: Number(m[2]) }, JSON.parse(metadata.settings ?? "{}") as EvalSettings);
+    let settings: unknown;
+    try {
+      settings = JSON.parse(metadata.settings ?? "{}");
+    } catch (e) {
+      throw bad("__metadata__.settings: a JSON object of the run's settings", `${JSON.stringify((metadata.settings ?? "").slice(0, 60))} (${(e as Error).message})`);
+    }
+    if (!settings || typeof settings !== "object" || Array.isArray(settings)) throw bad("__metadata__.settings: a JSON object of the run's settings", JSON.stringify(metadata.settings).slice(0, 60));
+    const index = Number(m[1]), count = Number(m[2]);
+    if (!(Number.isSafeInteger(count) && count >= 1 && index < count)) throw bad("__metadata__.shard i/n with 0 <= i < n", JSON.stringify(metadata.shard));
+    const out = new EvalSums(kind, { index, count }, settings as EvalSettings, path);
+    const lo = new Map<string, Float64Array>();
     for (const [key, t] of tensors) {
       const [group, ...rest] = key.split(".");
       const name = rest.join(".");
@@ -99,36 +126,32 @@ export class EvalSums {
         const prefix = `stats.${name.slice(0, -STATS_KEYS.sum.length - 1)}.`;
         out.stats.set(prefix.slice(6, -1), FeatureStats.fromTensors(tensors, prefix));
       } else if (group === "sums" && t.dtype === "float64" && t.shape.length === 1) {
-        out.sums.set(name, (t.data as Float64Array).slice());
+        out.acc.set(name, new CompensatedSum(t.size, (t.data as Float64Array).slice(), lo.get(name)));
+      } else if (group === "sums_lo" && t.dtype === "float64" && t.shape.length === 1) {
+        lo.set(name, (t.data as Float64Array).slice());
       } else if (group === "logits" && t.dtype === "float32" && t.shape.length === 2) {
         out.logits.set(name, t as HostTensor<Float32Array>);
       } else if (group !== "stats") {
-        throw bad("stats.*, float64 [n] sums.* and float32 [N, C] logits.* tensors", `${key}: ${t.dtype}${fmtShape(t.shape)}`);
+        throw bad("stats.*, float64 [n] sums.* / sums_lo.* and float32 [N, C] logits.* tensors", `${key}: ${t.dtype}${fmtShape(t.shape)}`);
       }
+    }
+    // The compensation parts (absent in older files: zeros), matched to their sums.
+    for (const [name, l] of lo) {
+      const a = out.acc.get(name);
+      if (!a || a.length !== l.length) throw bad(`sums_lo.${name} beside a sums.${name} of ${l.length} values`, a ? `${a.length} values` : "no such sum");
+      a.lo.set(l);
     }
     return out;
   }
 }
 
-/** Merges the shards of one evaluation (any order of files); every shard i/n must be there exactly once. */
+/**
+ * Merges the shards of one evaluation (files in any order) after checking them as a set
+ * (checkShardSet: every shard i/n once, one run's settings, counts that fit the settings).
+ */
 export function mergeEvalSums(shards: readonly EvalSums[]): EvalSums {
-  const op = "mergeEvalSums";
-  if (shards.length === 0) throw new ConfigError({ op, expected: "at least one shard file", got: "none" });
-  const first = shards[0]!, n = first.shard.count;
-  for (const s of shards) {
-    if (s.kind !== first.kind) throw new ConfigError({ op, expected: `shards of one kind (${first.kind})`, got: s.kind });
-    if (s.shard.count !== n) throw new ConfigError({ op, expected: `shards of one split into ${n}`, got: `shard ${shardName(s.shard)}` });
-    if (JSON.stringify(s.settings) !== JSON.stringify(first.settings)) {
-      throw new ConfigError({ op, expected: `the same settings in every shard: ${JSON.stringify(first.settings)}`, got: `${JSON.stringify(s.settings)} in shard ${shardName(s.shard)}` });
-    }
-  }
-  const ordered = [...shards].sort((a, b) => a.shard.index - b.shard.index);
-  const have = ordered.map((s) => s.shard.index);
-  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !have.includes(i));
-  const twice = have.filter((v, i) => have.indexOf(v) !== i);
-  if (missing.length || twice.length) {
-    throw new ConfigError({ op, expected: `each of the ${n} shards exactly once`, got: `${missing.length ? `missing ${missing.map((i) => `${i}/${n}`).join(", ")}` : ""}${missing.length && twice.length ? "; " : ""}${twice.length ? `repeated ${twice.map((i) => `${i}/${n}`).join(", ")}` : ""}` });
-  }
+  const ordered = checkShardSet(shards);
+  const first = ordered[0]!;
   const out = new EvalSums(first.kind, WHOLE, first.settings);
   for (const s of ordered) out.merge(s);
   return out;

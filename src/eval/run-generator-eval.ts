@@ -20,7 +20,7 @@ import { InceptionExtractor } from "./inception.js";
 import { GENERATION_IS } from "./inception-score.js";
 import { EvalSums, type EvalSettings } from "./eval-sums.js";
 import { frechetOfStats, inceptionScoreOfLogits, toRgb } from "./eval-scores.js";
-import { shardRange, WHOLE, type Shard } from "./shard.js";
+import { shardBatchRange, shardRange, WHOLE, type Shard } from "./shard.js";
 import { perSampleRandom } from "./sample-seeds.js";
 
 export interface GeneratorEvalOptions {
@@ -61,12 +61,13 @@ export async function runGeneratorEval(o: GeneratorEvalOptions): Promise<EvalSum
   const batches = mine.end - mine.start;
   const refTotal = Math.min(o.referenceLimit ?? o.reference.count, o.reference.count);
   if (refTotal < 2) throw new ConfigError({ op, scope: "--reference-limit", expected: "at least 2 reference images", got: `${refTotal}` });
-  const ref = shardRange(refTotal, shard);
+  // The reference split, too, in whole global batches, so its per-batch sums match the unsharded run's.
+  const ref = shardBatchRange(refTotal, o.batchSize, shard);
   const size = o.generator.config.tokenGrid * o.tokenizer.stride;
   const channels = o.tokenizer.config.numChannels;
   if (channels !== 1 && channels !== 3) throw new ConfigError({ op, expected: "a tokenizer of 1 or 3 channels", got: `${channels}` });
   const session = o.session ?? {};
-  const sums = new EvalSums("generator", shard, { samples: labels.length, reference_images: refTotal, ...o.settings });
+  const sums = new EvalSums("generator", shard, { samples: labels.length, reference_images: refTotal, batch: o.batchSize, ...o.settings });
   const d = o.classifier.featureDim;
   sums.stats.set("fd_ref", FeatureStats.empty(d, session));
   sums.stats.set("fd_gen", FeatureStats.empty(d, session));

@@ -18,7 +18,7 @@ import { ImageMetrics } from "./image-metrics.js";
 import { InceptionExtractor } from "./inception.js";
 import { EvalSums, type EvalSettings } from "./eval-sums.js";
 import { codebookOfHistogram, frechetOfStats, toRgb } from "./eval-scores.js";
-import { shardRange, WHOLE, type Shard } from "./shard.js";
+import { shardBatchRange, WHOLE, type Shard } from "./shard.js";
 
 export interface TokenizerEvalOptions {
   readonly tokenizer: Tokenizer;
@@ -48,13 +48,15 @@ export async function runTokenizerEval(o: TokenizerEvalOptions): Promise<EvalSum
   const total = Math.min(o.limit ?? o.data.count, o.data.count);
   if (!(total >= 2)) throw new ConfigError({ op: "runTokenizerEval", expected: "at least 2 images (a covariance needs 2)", got: `${total}` });
   const shard = o.shard ?? WHOLE;
-  const { start, end } = shardRange(total, shard);
+  // Whole global batches (as the generator evaluation): every batch, and so every per-batch sum, is
+  // the unsharded run's, and the merged sums are its sums bit for bit.
+  const { start, end } = shardBatchRange(total, o.batchSize, shard);
   const images = subset(o.data, Array.from({ length: end - start }, (_, i) => start + i));
   const channels = o.tokenizer.config.numChannels;
   if (channels !== 1 && channels !== 3) throw new ConfigError({ op: "runTokenizerEval", expected: "a tokenizer of 1 or 3 channels", got: `${channels}` });
   const loader = new BatchLoader(images, { batchSize: o.batchSize, seed: 0, shuffle: false, dropLast: false, prefetch: false, size: o.size, fit: o.fit, channels });
   const session = o.session ?? {};
-  const sums = new EvalSums("tokenizer", shard, { images: total, ...o.settings });
+  const sums = new EvalSums("tokenizer", shard, { images: total, batch: o.batchSize, ...o.settings });
   const d = o.classifier.featureDim;
   sums.stats.set("fd_real", FeatureStats.empty(d, session));
   sums.stats.set("fd_fake", FeatureStats.empty(d, session));

@@ -33,3 +33,13 @@ export function shardRange(total: number, s: Shard): { readonly start: number; r
   }
   return { start, end };
 }
+
+/**
+ * The items [start, end) of shard s when `total` items run in global batches of `batchSize`: the
+ * shard takes whole batches (shardRange over the batches), so every batch, and with it every
+ * per-batch sum, is the same whatever the shard count.
+ */
+export function shardBatchRange(total: number, batchSize: number, s: Shard): { readonly start: number; readonly end: number } {
+  const b = shardRange(Math.ceil(total / batchSize), s);
+  return { start: b.start * batchSize, end: Math.min(b.end * batchSize, total) };
+}

@@ -2,8 +2,8 @@
 // in [0, 1], encode [C, H, W] / [B, C, H, W] tensors to PNG, and lay batches out as labelled grids.
 // Pixel maths that must match the official pipeline (PIL-style resizing) lives in src/data.
 
-import { writeFile } from "node:fs/promises";
 import sharp, { type Sharp } from "sharp";
+import { fileSystem } from "./platform.js";
 import { HostTensor } from "../engine/host-tensor.js";
 import { ConfigError, fmtShape } from "../engine/errors.js";
 import { DataError } from "./data-error.js";
@@ -117,7 +117,10 @@ export async function encodePng(t: HostTensor): Promise<Buffer> {
 }
 
 export async function writePng(path: string, t: HostTensor): Promise<void> {
-  await writeFile(path, await encodePng(t));
+  // Atomic (temp + fsync + rename, the platform writer src/node/atomic-file.ts also uses): a killed
+  // or disk-full write never leaves a truncated PNG in place of a previous one.
+  const png = await encodePng(t);
+  fileSystem("writePng", path).writeFileAtomic(path, [png]);
 }
 
 export interface GridOptions {
@@ -172,7 +175,8 @@ export async function makeGrid(batch: HostTensor, options: GridOptions = {}): Pr
 }
 
 export async function writeGrid(path: string, batch: HostTensor, options: GridOptions = {}): Promise<void> {
-  await writeFile(path, await makeGrid(batch, options));
+  const png = await makeGrid(batch, options);
+  fileSystem("writeGrid", path).writeFileAtomic(path, [png]);
 }
 
 function escapeXml(s: string): string {

@@ -20,6 +20,8 @@ import { ParamStore } from "../../src/engine/params.js";
 import { encodeIdx } from "../../src/data/idx.js";
 import { HostTensor } from "../../src/engine/host-tensor.js";
 import { imagesToAdmBatch } from "../../src/io/npz.js";
+import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.js";
+import { EvalSums, mergeEvalSums } from "../../src/eval/eval-sums.js";
 
 const dir = mkdtempSync(join(tmpdir(), "maskbit-eval-shards-"));
 const p = (name: string) => join(dir, name);
@@ -98,6 +100,86 @@ test("eval-generator: the same samples (and merged scores) for 1, 2 and 3 shards
   // The samples do depend on the seed (the equality above is not vacuous).
   assert.equal(await runCli([...args.slice(0, -1), "10", "--batch", "4", "--save-npz", p("other.npz"), "--json", p("other.json")]), 0);
   assert.notDeepEqual(readAdm(p("other.npz")).data, whole.data);
+});
+
+/** Every sum and feature statistic (hi + lo, rounded once, as scored) of a shard file's state. */
+function roundedState(sums: EvalSums): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [k, v] of sums.sums) out.set(`sums.${k}`, [...v]);
+  for (const [k, st] of sums.stats) {
+    const t = st.toTensors();
+    for (const key of ["sum", "sum_outer"]) {
+      const hi = t.get(key)!.data as Float64Array, lo = t.get(`${key}_lo`)!.data as Float64Array;
+      out.set(`stats.${k}.${key}`, Array.from(hi, (h, i) => h + lo[i]!));
+    }
+    out.set(`stats.${k}.count`, [st.count]);
+  }
+  for (const [k, l] of sums.logits) out.set(`logits.${k}`, [...l.data]);
+  return out;
+}
+
+test("eval-generator at one --batch: 1, 2 and 3 shards merge to the unsharded sums and scores bit for bit", async () => {
+  const exact = [...args, "--batch", "2"];
+  assert.equal(await runCli([...exact, "--save-shard", p("x-whole.safetensors"), "--json", p("x-whole.json")]), 0);
+  const whole = EvalSums.load(p("x-whole.safetensors"));
+  const wantState = roundedState(whole);
+  const { shard: _s, ...wantReport } = report(p("x-whole.json"));
+  for (const n of [2, 3]) {
+    const files = Array.from({ length: n }, (_, i) => p(`x${n}-${i}.safetensors`));
+    for (let i = 0; i < n; i++) assert.equal(await runCli([...exact, "--shard", `${i}/${n}`, "--save-shard", files[i]!, "--json", p(`x${n}-${i}.json`)]), 0);
+    const merged = mergeEvalSums(files.map((f) => EvalSums.load(f)));
+    assert.deepEqual(roundedState(merged), wantState, `${n} shards: merged sums equal the unsharded sums exactly`);
+    assert.equal(await runCli(["eval-merge", ...files.reverse(), "--json", p(`x${n}-merged.json`)]), 0);
+    const { shard: _m, shards, ...got } = report(p(`x${n}-merged.json`));
+    assert.equal(shards, n);
+    assert.deepEqual(got, wantReport, `${n} shards: every score identical to the unsharded run`);
+  }
+});
+
+/** A copy of a shard file with its metadata (and optionally a tensor) changed. */
+function craft(from: string, to: string, meta: Record<string, string>, tensors: Record<string, HostTensor> = {}): string {
+  const f = readSafetensors(from);
+  const t = new Map(f.tensors);
+  for (const [k, v] of Object.entries(tensors)) t.set(k, v);
+  writeSafetensors(p(to), t, { ...f.metadata, ...meta });
+  return p(to);
+}
+
+test("eval-merge refuses crafted or mixed-up shard sets with exit 3, naming the file and the field", async (t) => {
+  const errors: string[] = [];
+  t.mock.method(console, "error", (msg: string) => { errors.push(msg); });
+  const s3 = [0, 1, 2].map((i) => p(`x3-${i}.safetensors`)), s2 = [0, 1].map((i) => p(`x2-${i}.safetensors`));
+  assert.ok(s3.every((f) => existsSync(f)), "the exact-merge test wrote the shards");
+  const settings = JSON.parse(readSafetensors(s3[0]!).metadata.settings!) as Record<string, unknown>;
+  const refuse = async (files: string[], pattern: RegExp, what: string) => {
+    assert.equal(await runCli(["eval-merge", ...files]), 3, what);
+    assert.match(errors.at(-1)!, pattern, what);
+    assert.ok(errors.at(-1)!.split("\n").length <= 3, `${what}: a short message`);
+  };
+  // Half the run relabelled as the whole: the counts do not fit the header.
+  const half = craft(s2[0]!, "half.safetensors", { shard: "0/1" });
+  await refuse([half], /half\.safetensors stats\.fd_gen\.count\): expected 10 .*got 4/, "shard 0/2 relabelled 0/1");
+  await refuse([s3[0]!, s3[2]!], /missing 1\/3/, "a missing shard");
+  await refuse([s3[0]!, s3[1]!, s3[0]!], /exactly once, got shard 0\/3 again/, "a duplicate shard");
+  const dup = craft(s3[1]!, "dup.safetensors", { shard: "0/3" });
+  await refuse([s3[0]!, dup, s3[2]!], /dup\.safetensors stats\.fd_gen\.count|again/, "shard 1/3 relabelled 0/3");
+  await refuse([s3[0]!, s3[1]!, s2[1]!], /x2-1\.safetensors __metadata__\.shard\): expected shards of one split into 3/, "shards of two splits");
+  const otherSeed = craft(s3[1]!, "seed.safetensors", { settings: JSON.stringify({ ...settings, seed: 10 }) });
+  await refuse([s3[0]!, otherSeed, s3[2]!], /seed\.safetensors __metadata__\.settings\.seed\): expected the same run settings/, "another seed");
+  const otherSteps = craft(s3[2]!, "steps.safetensors", { settings: JSON.stringify({ ...settings, steps: 4 }) });
+  await refuse([s3[0]!, s3[1]!, otherSteps], /settings\.steps/, "other sampling settings");
+  // Settings claiming twice the samples in every shard (consistent headers, wrong counts).
+  const doubled = s3.map((f, i) => craft(f, `double${i}.safetensors`, { settings: JSON.stringify({ ...settings, samples: 20 }) }));
+  await refuse(doubled, /double0\.safetensors stats\.fd_gen\.count\): expected 6 .*got 2/, "a sample count the sums disagree with");
+  // Sums that disagree with the statistics.
+  const counts = readSafetensors(s3[1]!).tensors.get("sums.class_count")!;
+  const bumped = Float64Array.from(counts.data as Float64Array, (v, i) => (i === 0 ? v + 1 : v));
+  const badSum = craft(s3[1]!, "badsum.safetensors", {}, { "sums.class_count": new HostTensor("float64", [bumped.length], bumped) });
+  await refuse([s3[0]!, badSum, s3[2]!], /badsum\.safetensors sums\.class_count \(total\)\)/, "class counts that disagree");
+  await refuse([craft(s3[0]!, "huge.safetensors", { shard: "0/99999999999" })], /missing 1\/99999999999/, "a huge shard count");
+  await refuse([craft(s3[0]!, "trunc.safetensors", { settings: JSON.stringify(settings).slice(0, 30) })], /trunc\.safetensors\): expected __metadata__\.settings/, "truncated settings");
+  await refuse([craft(s3[0]!, "nobatch.safetensors", { shard: "0/1", settings: JSON.stringify({ ...settings, batch: "2" }) })], /settings\.batch\): expected a positive integer/, "a batch that is not a number");
+  await refuse([craft(s3[0]!, "many.safetensors", { shard: "0/9" }), ...Array.from({ length: 8 }, (_, i) => craft(s3[0]!, `many${i + 1}.safetensors`, { shard: `${i + 1}/9` }))], /at most 5 shards/, "more shards than batches");
 });
 
 test("imagesToAdmBatch: clamp, x255 in float32, truncate; grayscale repeated to RGB, NHWC", () => {

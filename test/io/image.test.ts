@@ -3,7 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -114,4 +114,19 @@ test("a non-image file is a DataError naming the file", async () => {
   writeFileSync(p, "this is not a picture");
   await assert.rejects(decodeImage(p), (e: unknown) => e instanceof DataError && e.file === p && /image file/.test(e.expected));
   await assert.rejects(decodeImage(join(dir, "missing.png")), (e: unknown) => e instanceof DataError && /missing\.png/.test(e.message));
+});
+
+test("writeGrid / writePng replace a file atomically: no temporary left, and a failed write keeps the old file", async () => {
+  const sub = join(dir, "atomic");
+  mkdirSync(sub);
+  const p = join(sub, "grid.png");
+  writeFileSync(p, "old");
+  await writeGrid(p, HostTensor.f32(Array.from({ length: 2 * 4 * 4 }, (_, i) => (i % 5) / 4), [2, 1, 4, 4]));
+  assert.deepEqual([...readFileSync(p).subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG replaced the old file");
+  assert.deepEqual(readdirSync(sub), ["grid.png"], "no temporary file left beside it");
+  // The target is a directory: the rename fails, nothing is left behind and the directory stays.
+  const asDir = join(sub, "taken.png");
+  mkdirSync(asDir);
+  await assert.rejects(writePng(asDir, pattern(1, 3, 3)));
+  assert.deepEqual(readdirSync(sub).sort(), ["grid.png", "taken.png"]);
 });

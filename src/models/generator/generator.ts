@@ -10,7 +10,7 @@ import type { SessionOptions } from "../../engine/runtime/session.js";
 import { SessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
-import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
+import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
 import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
 import type { ByteSource, LoadProgress } from "../../io/source.js";
 import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
@@ -57,6 +57,12 @@ export interface GeneratorLoadOptions {
    * Measured cost and speed: BENCHMARKS.md, "Reduced-precision inference".
    */
   readonly dtype?: InferenceDType;
+  /**
+   * Limits for the file's reader (safetensors header size, tensor count, metadata value length;
+   * torch zip / pickle sizes). A file over one is refused with a CheckpointError naming the limit;
+   * raise it only for a file you trust. Defaults: DEFAULT_SAFETENSORS_LIMITS, DEFAULT_TORCH_LIMITS.
+   */
+  readonly limits?: ModelFileLimits;
 }
 
 /** What sample() needs from a tokenizer (models/tokenizer's Tokenizer fits): ids [B, L] -> images. */
@@ -97,13 +103,32 @@ export interface GenerationResult {
 /** Metadata key of the JSON list of class names in a generator file. */
 export const CLASS_NAMES_METADATA_KEY = "class_names";
 
-function parseClassNames(file: string, text: string | undefined): string[] | undefined {
+/** Longest class name accepted from a file: names label grids and reports, a few words each. */
+export const MAX_CLASS_NAME_CHARS = 200;
+
+/** The file's class names, checked before any use: a JSON list of numClasses strings of at most MAX_CLASS_NAME_CHARS. */
+function parseClassNames(file: string, text: string | undefined, numClasses: number): string[] | undefined {
   if (text === undefined) return undefined;
+  const scope = `${file} __metadata__.${CLASS_NAMES_METADATA_KEY}`;
+  // Bound the text before parsing it: numClasses quoted names, escapes counted generously.
+  const maxChars = numClasses * (6 * MAX_CLASS_NAME_CHARS + 3) + 2;
+  if (text.length > maxChars) {
+    throw new ConfigError({ op: "Generator.load", scope, expected: `${numClasses} class names of at most ${MAX_CLASS_NAME_CHARS} characters (at most ${maxChars} characters of JSON)`, got: `${text.length} characters` });
+  }
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(text);
-    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+    v = JSON.parse(text);
   } catch { /* reported below */ }
-  throw new ConfigError({ op: "Generator.load", scope: `${file} __metadata__.${CLASS_NAMES_METADATA_KEY}`, expected: "a JSON list of strings", got: text.slice(0, 80) });
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+    throw new ConfigError({ op: "Generator.load", scope, expected: "a JSON list of strings", got: text.slice(0, 80) });
+  }
+  const names = v as string[];
+  if (names.length !== numClasses) throw new ConfigError({ op: "Generator.load", scope, expected: `${numClasses} class names (numClasses)`, got: `${names.length}` });
+  const long = names.findIndex((n) => n.length > MAX_CLASS_NAME_CHARS);
+  if (long >= 0) {
+    throw new ConfigError({ op: "Generator.load", scope: `${scope}[${long}]`, expected: `a class name of at most ${MAX_CLASS_NAME_CHARS} characters`, got: `${names[long]!.length} characters ("${names[long]!.slice(0, 40)}...")` });
+  }
+  return names;
 }
 
 export class Generator {
@@ -143,9 +168,9 @@ export class Generator {
     } else {
       const bytes = resolveModelSource(source, "generator");
       what = String(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? "<bytes>" : bytes);
-      const file = await readModelFile(bytes, given, GENERATOR_CODEC, read);
+      const file = await readModelFile(bytes, given, GENERATOR_CODEC, read, opts.limits ?? {});
       ({ config, state } = file);
-      classNames = parseClassNames(what, file.metadata[CLASS_NAMES_METADATA_KEY]);
+      classNames = parseClassNames(what, file.metadata[CLASS_NAMES_METADATA_KEY], config.numClasses);
     }
     validateGeneratorConfig(config);
     const params = ParamStore.loadStrict(generatorParamSpecs(config), renameLegacyGeneratorKeys(state), what);

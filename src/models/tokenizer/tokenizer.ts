@@ -10,7 +10,7 @@ import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session
 import { SessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
-import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec } from "../../io/model-file.js";
+import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
 import type { ByteSource, LoadProgress } from "../../io/source.js";
 import { imageInputToTensor, type ImageInput } from "../../io/image-input.js";
 import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
@@ -43,6 +43,12 @@ export interface TokenizerLoadOptions {
   /** Called as the model's bytes arrive. */
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Limits for the file's reader (safetensors header size, tensor count, metadata value length;
+   * torch zip / pickle sizes). A file over one is refused with a CheckpointError naming the limit;
+   * raise it only for a file you trust. Defaults: DEFAULT_SAFETENSORS_LIMITS, DEFAULT_TORCH_LIMITS.
+   */
+  readonly limits?: ModelFileLimits;
 }
 
 export interface EncodeResult {
@@ -91,7 +97,7 @@ export class Tokenizer {
       what = "params";
     } else {
       const bytes = resolveModelSource(source, "tokenizer");
-      ({ config, state } = await readModelFile(bytes, given, TOKENIZER_CODEC, read));
+      ({ config, state } = await readModelFile(bytes, given, TOKENIZER_CODEC, read, opts.limits ?? {}));
       what = String(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? "<bytes>" : bytes);
     }
     validateTokenizerConfig(config);
