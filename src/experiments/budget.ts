@@ -1,6 +1,6 @@
 // Experiment sizes. "smoke" runs in seconds (tests check the structure of its outputs, never its
-// numbers); "medium" is what fits a shared 2-core CPU in well under an hour and is what
-// docs/experiments.md reports; "full" is the configs' own budget (configs/roadmap/*.yaml,
+// numbers); "small" is what docs/experiments.md reports (it fits a shared 2-core CPU); "medium"
+// triples the tokenizer steps and adds a seed; "full" is the configs' own budget (configs/roadmap/*.yaml,
 // configs/fmnist_generator.yaml), for a machine with time to spare.
 
 import { ConfigError } from "../engine/errors.js";

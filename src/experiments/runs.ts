@@ -88,6 +88,9 @@ export function generatorDoc(budget: Budget, data: DataChoice, o: { arch: "lfq_b
   e.log_every = Math.max(1, Math.round(budget.generatorSteps / 50));
   section(doc, "dataset").params = { ...clone(data.params), augmented_copies: 0 };
   section(doc, "dataset", "preprocessing").fit = data.fit;
+  // The periodic in-training evaluation (training.eval_samples) scores against the Fashion-MNIST
+  // test split and refuses any other dataset; the experiment evaluates every generator itself.
+  if (data.params.dataset !== "fashion-mnist") t.eval_samples = 0;
   if (budget.tinyModels) Object.assign(m, { hidden_dim: 32, depth: 1, heads: 2, mlp_dim: 64, num_steps: 2 });
   return doc;
 }

@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DataError } from "../../src/io/data-error.js";
 import { digitsTestRows, parseDigitsCsv, prepareDigitsFolders } from "../../src/experiments/digits.js";
-import { digits } from "../../src/experiments/datasets.js";
+import { digits, fashionMnist } from "../../src/experiments/datasets.js";
+import { generatorDoc } from "../../src/experiments/runs.js";
+import { BUDGETS } from "../../src/experiments/budget.js";
+import type { ConfigObject } from "../../src/config/yaml.js";
 import { decodeImage8 } from "../../src/io/image.js";
 import { assertThrowsFields } from "../engine/helpers.js";
 
@@ -62,6 +65,24 @@ test("digits without the CSV: a DataError that names the Debian package", async 
   try {
     await assert.rejects(prepareDigitsFolders(join(dir, "none.csv.gz"), dir), (e: unknown) => e instanceof DataError && /python3-sklearn/.test(String(e.hint)));
     assert.equal(existsSync(join(dir, "digits")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("generator recipes on digits turn off the Fashion-MNIST-only periodic evaluation", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "maskbit-digits-gen-"));
+  try {
+    const csv = join(dir, "d.csv");
+    writeFileSync(csv, Array.from({ length: 20 }, (_, r) => row(r % 10, (i) => (i + r) % 17)).join("\n"));
+    const data = await digits(join(dir, "work"), csv);
+    const training = (d: ConfigObject) => d.training as ConfigObject;
+    const onDigits = generatorDoc(BUDGETS.small, data, { arch: "lfq_bert", groups: 2, seed: 42 });
+    assert.equal(training(onDigits).eval_samples, 0);
+    assert.equal((onDigits.dataset as ConfigObject).params && ((onDigits.dataset as ConfigObject).params as ConfigObject).dataset, "image-folder");
+    // Fashion-MNIST keeps the shipped config's periodic evaluation.
+    const onFashion = generatorDoc(BUDGETS.small, fashionMnist, { arch: "lfq_bert", groups: 2, seed: 42 });
+    assert.ok(Number(training(onFashion).eval_samples) > 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
