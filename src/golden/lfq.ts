@@ -2,6 +2,7 @@
 // regime): hard bits, straight-through output, ids, commitment and entropy terms, d(loss)/dz,
 // the eval-mode loss, and decoding probe ids to bits.
 
+import { ConfigError } from "../engine/errors.js";
 import { Graph, type Tensor } from "../engine/graph/tensor.js";
 import { grad } from "../engine/autodiff/grad.js";
 import { CompiledGraph } from "../engine/runtime/session.js";
@@ -16,7 +17,7 @@ import { checkOutputs, type Check } from "./report.js";
 function lfqConfig(c: GoldenCase): TokenizerConfig {
   const num = (k: string, fallback: number) => (typeof c.config[k] === "number" ? (c.config[k] as number) : fallback);
   const base = tokenizer10bit.quantizer;
-  if (base.kind !== "lfq") throw new Error("tokenizer10bit is an LFQ preset");
+  if (base.kind !== "lfq") throw new ConfigError({ op: "golden lfq", expected: "an LFQ tokenizer preset", got: base.kind });
   return {
     ...tokenizer10bit,
     tokenSize: num("token_size", 10),

@@ -4,6 +4,7 @@
 // used for torch.save-compatible checkpoints and NumPy .npz files.
 
 import { CheckpointError } from "../engine/errors.js";
+import { crc32 } from "./crc32.js";
 
 const ALIGN = 64;
 const LIMIT = 0xffffffff;
@@ -79,23 +80,6 @@ export class StoredZip {
     v.setUint32(16, this.offset, true);
     return [...this.parts, ...this.central, end];
   }
-}
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE, as zip uses). */
-export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 function ascii(s: string): Uint8Array {

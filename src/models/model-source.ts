@@ -25,6 +25,11 @@ export function shippedModelLocation(name: ShippedModelName, part: ShippedModelP
   return `${base.replace(/[\\/]+$/, "")}/${file}`;
 }
 
+/** Whether a load source is weights already in memory ({ config, params }) rather than a file's bytes. */
+export function isParamsSource<S>(s: S): s is Extract<S, { readonly params: unknown }> {
+  return typeof s === "object" && s !== null && !(s instanceof Uint8Array) && !(s instanceof ArrayBuffer) && !(s instanceof URL) && "params" in s && "config" in s;
+}
+
 /** Resolves a load source: shipped names become their file's location. */
 export function resolveModelSource(source: ByteSource, part: ShippedModelPart): ByteSource {
   return isShippedModelName(source) ? shippedModelLocation(source, part) : source;

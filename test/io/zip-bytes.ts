@@ -2,17 +2,9 @@
 // torch.save writes them), members whose compressed bytes and declared sizes are given
 // independently (zip bombs, lying headers), and PNGs that declare any size.
 
-const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
+import { crc32 } from "../../src/io/crc32.js";
 
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
+export { crc32 };
 
 export interface ZipMember {
   readonly name: string;

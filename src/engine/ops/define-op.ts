@@ -5,7 +5,7 @@
 import type { Node, Shape, Tensor } from "../graph/tensor.js";
 import type { DType } from "../graph/dtype.js";
 import type { Emitter } from "../onnx/emitter.js";
-import { DTypeError, ShapeError } from "../errors.js";
+import { ConfigError, DTypeError, ShapeError } from "../errors.js";
 
 export interface OutSpec {
   readonly dtype: DType;
@@ -54,7 +54,7 @@ export function registeredOps(): ReadonlyMap<string, OpDef<any>> {
 export type Apply<A> = (inputs: readonly Tensor[], attrs: A) => Tensor[];
 
 export function defineOp<A>(def: OpDef<A>): Apply<A> {
-  if (registry.has(def.name)) throw new Error(`defineOp: op "${def.name}" is defined twice`);
+  if (registry.has(def.name)) throw new ConfigError({ op: "defineOp", scope: def.name, expected: "each op defined once", got: "a second definition" });
   registry.set(def.name, def);
   return (inputs, attrs) => {
     const graph = inputs[0]?.graph;

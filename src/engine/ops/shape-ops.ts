@@ -6,7 +6,7 @@ import { broadcastShapes, normAxes, normAxis, staticSize } from "../graph/shape.
 import type { Dim, Shape, Tensor } from "../graph/tensor.js";
 import type { DType } from "../graph/dtype.js";
 import { attr, type Emitter } from "../onnx/emitter.js";
-import { MissingRuleError, fmtShape } from "../errors.js";
+import { MissingRuleError, ShapeError, fmtShape } from "../errors.js";
 import { sumToShape } from "./reduce.js";
 
 /** The ONNX shape operand for `like`: a constant when static, else Shape(like). */
@@ -45,7 +45,7 @@ const reshapeOp = defineOp<{ shape: readonly Dim[] }>({
     // Known dims stay; a symbol at the same position copies (0); at most one other unknown is -1.
     const dims = out.map((d, i) => (typeof d === "number" ? d : x.shape[i] === d ? 0 : -1));
     if (dims.filter((d) => d === -1).length <= 1) e.op("Reshape", [inputs[0]!, e.i64s(dims)], {}, outputs[0]);
-    else throw new Error(`reshape: cannot express ${fmtShape(out)} from ${fmtShape(x.shape)} in ONNX`);
+    else throw new ShapeError({ op: "reshape", expected: `a target shape ONNX Reshape can express from ${fmtShape(x.shape)}`, got: fmtShape(out) });
   },
   vjp: ({ g: [g], inputs: [x] }) => [reshapeLike(g!, x!)],
 });
@@ -155,7 +155,7 @@ function resolveSlice(x: Tensor, a: SliceAttrs, ctx?: InferContext): { axis: num
     const size = x.shape[axis];
     if (typeof size !== "number") {
       if (ctx) ctx.shapeError(`a static dimension on sliced axis ${axis}`, fmtShape(x.shape));
-      throw new Error("slice: symbolic axis");
+      throw new ShapeError({ op: "slice", expected: "a static size on the sliced axis", got: "a symbolic one" });
     }
     const clampIdx = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
     const start = clampIdx(a.starts[i]!), end = Math.max(clampIdx(a.ends[i]!), clampIdx(a.starts[i]!));

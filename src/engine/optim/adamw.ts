@@ -3,6 +3,7 @@
 // single-tensor (non-foreach, non-fused, non-amsgrad) torch.optim.AdamW and
 // torch.nn.utils.clip_grad_norm_ step for step, including which scalars are rounded to float32.
 
+import { FeedError } from "../errors.js";
 import type { Tensor } from "../graph/tensor.js";
 import { add, div, minimum, mul, sqrt, sub, reduceSum } from "../ops/index.js";
 
@@ -56,7 +57,7 @@ export interface AdamWScalarTensors {
  * returns and what the official loop logs.
  */
 export function clipGradNorm(grads: readonly Tensor[], maxNorm: number | undefined): { grads: Tensor[]; norm: Tensor } {
-  if (grads.length === 0) throw new Error("clipGradNorm: no gradients");
+  if (grads.length === 0) throw new FeedError({ op: "clipGradNorm", expected: "at least one gradient", got: "none" });
   // sqrt of the summed squares equals torch's norm of the per-tensor norms up to float32 rounding.
   const norm = sqrt(grads.map((g) => reduceSum(mul(g, g))).reduce((acc, s) => add(acc, s)));
   if (maxNorm === undefined) return { grads: [...grads], norm };

@@ -12,8 +12,8 @@ import { ConfigError, FeedError } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
 import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
-import type { ByteSource, LoadProgress } from "../../io/source.js";
-import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
+import { describeSource, type ByteSource, type LoadProgress } from "../../io/source.js";
+import { isParamsSource, resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
 import { generatorConfigFromJson, generatorConfigFromOfficial, generatorConfigToJson, sameArchitecture, validateGeneratorConfig, type GeneratorConfig, type SamplingDefaults } from "./config.js";
 import { generatorParamSpecs, linearWeightKeys } from "./transformer.js";
 import { INFERENCE_DTYPES, reduceWeights, type InferenceDType, type ReducedWeights } from "../../engine/quant/weights.js";
@@ -167,7 +167,7 @@ export class Generator {
       what = "params";
     } else {
       const bytes = resolveModelSource(source, "generator");
-      what = String(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? "<bytes>" : bytes);
+      what = describeSource(bytes);
       const file = await readModelFile(bytes, given, GENERATOR_CODEC, read, opts.limits ?? {});
       ({ config, state } = file);
       classNames = parseClassNames(what, file.metadata[CLASS_NAMES_METADATA_KEY], config.numClasses);
@@ -286,10 +286,6 @@ export class Generator {
   private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
     return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session, ...(this.weights ? { weights: this.weights } : {}) }));
   }
-}
-
-function isParamsSource(s: GeneratorSource): s is Extract<GeneratorSource, { readonly params: unknown }> {
-  return typeof s === "object" && !(s instanceof Uint8Array) && !(s instanceof ArrayBuffer) && !(s instanceof URL) && "params" in s && "config" in s;
 }
 
 /** The config's sampling defaults with every setting the caller gave replacing its default. */

@@ -11,9 +11,9 @@ import { SessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
-import type { ByteSource, LoadProgress } from "../../io/source.js";
+import { describeSource, type ByteSource, type LoadProgress } from "../../io/source.js";
 import { imageInputToTensor, type ImageInput } from "../../io/image-input.js";
-import { resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
+import { isParamsSource, resolveConfig, resolveModelSource, type ShippedModelName } from "../model-source.js";
 import {
   codebookSize, latentStride, toOfficialSection, tokenizerConfigFromJson, tokenizerConfigFromYaml, validateTokenizerConfig, type TokenizerConfig,
 } from "./config.js";
@@ -98,7 +98,7 @@ export class Tokenizer {
     } else {
       const bytes = resolveModelSource(source, "tokenizer");
       ({ config, state } = await readModelFile(bytes, given, TOKENIZER_CODEC, read, opts.limits ?? {}));
-      what = String(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer ? "<bytes>" : bytes);
+      what = describeSource(bytes);
     }
     validateTokenizerConfig(config);
     return new Tokenizer(config, ParamStore.loadStrict(tokenizerParamSpecs(config), state, what), opts.session ?? {});
@@ -200,10 +200,6 @@ export class Tokenizer {
     }
     return grid;
   }
-}
-
-function isParamsSource(s: TokenizerSource): s is Extract<TokenizerSource, { readonly params: unknown }> {
-  return typeof s === "object" && !(s instanceof Uint8Array) && !(s instanceof ArrayBuffer) && !(s instanceof URL) && "params" in s && "config" in s;
 }
 
 const TOKENIZER_CODEC: ModelConfigCodec<TokenizerConfig> = {
