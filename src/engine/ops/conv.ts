@@ -1,6 +1,6 @@
 // 2-D convolution and its transpose, NCHW / OIHW, explicit (possibly asymmetric) pads.
-// Backward as ordinary ops (see engine.md): dX = ConvTranspose(dY, W); dW = Conv of the input
-// viewed with batch as channels against dY viewed the same way, cropped to the kernel size.
+// Backward as ordinary ops (see engine.md): dX = a conv with the flipped kernel (stride 1) or
+// ConvTranspose(dY, W); dW = im2col by Gather and one batched GEMM (see convWeightGrad).
 
 import { defineOp, sameDType, type InferContext } from "./define-op.js";
 import type { Dim, Tensor } from "../graph/tensor.js";
@@ -84,44 +84,63 @@ function convInputGrad(g: Tensor, w: Tensor, a: ConvAttrs, x: Tensor): Tensor {
 }
 
 /**
- * dW of a conv. For stride 1, group 1: one GEMM per kernel tap between dY and the shifted view of
- * the padded input (im2col one tap at a time, so memory stays at one input-sized view). Otherwise:
- * correlate x and dY over the batch (batch plays the channel role), then crop. The first form
- * runs 2-3x faster in ORT, whose Conv is slow with a large "kernel" and a tiny output.
+ * dW of a conv. Group 1 (any stride, dilation, pads): im2col by one Gather, then one GEMM.
+ * x is viewed channels-last [N, H*W, C] with one zero row appended, and a constant index table
+ * [Ho*Wo, kh*kw] names, for every output position and tap, the input row it reads (the zero row
+ * where the tap falls on padding). Gathering whole rows of C values is a block copy, and the
+ * columns are then the rows of one [N*Ho*Wo, taps*C] matrix, so dW is a single GEMM with the
+ * batch and all positions as its long inner dimension: dY^T [O, N*P] x cols. When the columns
+ * would be large they are built a few kernel rows at a time, so the transient stays bounded.
+ * Grouped convs correlate x and dY over the batch (the batch plays the channel role) and crop.
  */
 function convWeightGrad(x: Tensor, g: Tensor, a: ConvAttrs, w: Tensor): Tensor {
+  if (a.group === 1) return im2colWeightGrad(x, g, a, w);
   const [o, cg, kh, kw] = w.shape as number[];
   const grp = a.group;
-  if (grp === 1 && a.strides[0] === 1 && a.strides[1] === 1) {
-    const [ho, wo] = [g.shape[2] as number, g.shape[3] as number];
-    const [n, c] = [x.shape[0]!, x.shape[1]!];
-    const [t, l, b, r] = a.pads;
-    const xp = t || l || b || r ? pad(x, [0, 0, t, l, 0, 0, b, r]) : x;
-    const dy = reshape(g, [n, o!, ho * wo]);
-    const taps: Tensor[] = [];
-    for (let i = 0; i < kh!; i++) {
-      for (let j = 0; j < kw!; j++) {
-        const [r0, c0] = [i * a.dilations[0], j * a.dilations[1]];
-        const view = reshape(slice(xp, [2, 3], [r0, c0], [r0 + ho, c0 + wo]), [n, c, ho * wo]);
-        taps.push(unsqueeze(reduceSum(matmul(dy, transposeLast2(view)), [0]), [2])); // [O, C, 1]
-      }
-    }
-    return reshape(concat(taps, 2), [o!, cg!, kh!, kw!]);
-  }
-  let xs: Tensor, gs: Tensor;
-  if (grp === 1) {
-    xs = transpose(x, [1, 0, 2, 3]);
-    gs = transpose(g, [1, 0, 2, 3]);
-  } else {
-    const [h, wd] = [x.shape[2]!, x.shape[3]!];
-    const [ho, wo] = [g.shape[2]!, g.shape[3]!];
-    // x: [N, grp*cg, H, W] -> [cg, grp*N, H, W]; dY: [N, grp*og, Ho, Wo] -> [grp*og, N, Ho, Wo].
-    xs = reshape(transpose(reshape(x, [x.shape[0]!, grp, cg!, h, wd]), [2, 1, 0, 3, 4]), [cg!, -1, h, wd]);
-    gs = reshape(transpose(reshape(g, [g.shape[0]!, grp, o! / grp, ho, wo]), [1, 2, 0, 3, 4]), [o!, -1, ho, wo]);
-  }
+  const [h, wd] = [x.shape[2]!, x.shape[3]!];
+  const [ho, wo] = [g.shape[2]!, g.shape[3]!];
+  // x: [N, grp*cg, H, W] -> [cg, grp*N, H, W]; dY: [N, grp*og, Ho, Wo] -> [grp*og, N, Ho, Wo].
+  const xs = reshape(transpose(reshape(x, [x.shape[0]!, grp, cg!, h, wd]), [2, 1, 0, 3, 4]), [cg!, -1, h, wd]);
+  const gs = reshape(transpose(reshape(g, [g.shape[0]!, grp, o! / grp, ho, wo]), [1, 2, 0, 3, 4]), [o!, -1, ho, wo]);
   const full = conv2d(xs, gs, { strides: a.dilations, pads: a.pads, dilations: a.strides, group: grp });
   const cropped = full.shape[2] === kh && full.shape[3] === kw ? full : slice(full, [2, 3], [0, 0], [kh!, kw!]);
   return transpose(cropped, [1, 0, 2, 3]);
+}
+
+/** Floats of im2col columns per sample above which they are built a few kernel rows at a time. */
+export const IM2COL_CHUNK_FLOATS = 1 << 22; // 16 MB
+
+function im2colWeightGrad(x: Tensor, g: Tensor, a: ConvAttrs, w: Tensor): Tensor {
+  const [o, c, kh, kw] = w.shape as number[];
+  const [n, h, wd] = [x.shape[0]!, x.shape[2] as number, x.shape[3] as number];
+  const [ho, wo] = [g.shape[2] as number, g.shape[3] as number];
+  const p = ho * wo, zeroRow = h * wd;
+  // rowsPerChunk kernel rows per Gather: all of them unless one sample's columns exceed the bound.
+  const rowsPerChunk = Math.max(1, Math.min(kh!, Math.floor(IM2COL_CHUNK_FLOATS / (kw! * p * c!))));
+  const tapIndex = (i: number, j: number, r: number, q: number) => {
+    const y = r * a.strides[0] + i * a.dilations[0] - a.pads[0];
+    const xx = q * a.strides[1] + j * a.dilations[1] - a.pads[1];
+    return y >= 0 && y < h && xx >= 0 && xx < wd ? y * wd + xx : zeroRow;
+  };
+  // Index tables [P, taps]: output position major, so the gathered columns [N, P, taps, C] are
+  // the rows of one [N*P, taps*C] matrix.
+  const tables: { taps: number; idx: number[] }[] = [];
+  let padded = false;
+  for (let i0 = 0; i0 < kh!; i0 += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, kh! - i0), idx: number[] = [];
+    for (let r = 0; r < ho; r++) for (let q = 0; q < wo; q++) for (let i = i0; i < i0 + rows; i++) for (let j = 0; j < kw!; j++) idx.push(tapIndex(i, j, r, q));
+    padded ||= idx.includes(zeroRow);
+    tables.push({ taps: rows * kw!, idx });
+  }
+  const channelsLast = transposeLast2(reshape(x, [n, c!, zeroRow])); // [N, H*W, C]
+  const source = padded ? pad(channelsLast, [0, 0, 0, 0, 1, 0]) : channelsLast;
+  const dyT = reshape(transpose(reshape(g, [n, o!, p]), [1, 0, 2]), [o!, -1]); // [O, N*P]
+  const parts = tables.map(({ taps, idx }) => {
+    const cols = gather(source, x.graph.constant(HostTensor.i64(idx, [p, taps])), 1); // [N, P, taps, C]
+    return matmul(dyT, reshape(cols, [-1, taps * c!])); // [O, taps*C]
+  });
+  const dw = parts.length === 1 ? parts[0]! : concat(parts, 1);
+  return reshape(transpose(reshape(dw, [o!, kh! * kw!, c!]), [0, 2, 1]), [o!, c!, kh!, kw!]);
 }
 
 export interface ConvTransposeAttrs extends ConvAttrs {

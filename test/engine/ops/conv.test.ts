@@ -4,9 +4,10 @@ import { Graph } from "../../../src/engine/graph/tensor.js";
 import { DTypeError, ShapeError } from "../../../src/engine/errors.js";
 import { grad } from "../../../src/engine/autodiff/grad.js";
 import { conv2d, convTranspose2d, mul, reduceSum, type ConvAttrs, type ConvTransposeAttrs } from "../../../src/engine/ops/index.js";
+import { IM2COL_CHUNK_FLOATS } from "../../../src/engine/ops/conv.js";
 import { CompiledGraph } from "../../../src/engine/runtime/session.js";
 import {
-  Rng, assertClose, assertGradients, assertThrowsFields, evaluate1, fmt, randInt, randn, refConv2d, refConvTranspose2d, symbolic,
+  Rng, assertClose, assertGradients, assertThrowsFields, evaluate1, fmt, randInt, randn, ref, refConv2d, refConvTranspose2d, symbolic,
 } from "../helpers.js";
 
 const conv = (a: Partial<ConvAttrs> = {}): ConvAttrs => ({ strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1, ...a });
@@ -200,5 +201,36 @@ describe("conv shape rules", () => {
   test("conv2d keeps a symbolic batch: x=[B,3,8,8] -> [B,4,4,4]", () => {
     const [x, w] = f32(["B", 3, 8, 8], [4, 3, 3, 3]);
     assert.deepEqual([...conv2d(x!, w!, conv({ strides: [2, 2], pads: [0, 0, 1, 1] })).shape], ["B", 4, 4, 4]);
+  });
+});
+
+describe("conv2d weight gradient built in chunks", () => {
+  test("x=[2,48,171,171] w=[4,48,3,3] pads=1: im2col columns above the chunk bound give the direct-sum dW", async () => {
+    const [n, c, h, o] = [2, 48, 171, 4];
+    // Precondition: one sample's columns (taps x positions x channels) exceed the bound, so the
+    // rule builds them a kernel row at a time; otherwise this case would not test the chunking.
+    assert.ok(9 * h * h * c > IM2COL_CHUNK_FLOATS, "case must exceed the im2col chunk bound");
+    const rng = new Rng(1818);
+    const xv = randn(rng, [n, c, h, h]), dyv = randn(rng, [n, o, h, h]);
+    const a = conv({ pads: [1, 1, 1, 1] });
+    const g = new Graph();
+    const x = g.input("x", "float32", [n, c, h, h]);
+    const w = g.input("w", "float32", [o, c, 3, 3]);
+    const dy = g.input("dy", "float32", [n, o, h, h]);
+    const [dw] = grad(conv2d(x, w, a), [w], { seed: dy });
+    const session = await CompiledGraph.create(g, { dw: dw! }, { threads: 2 });
+    const got = (await session.run({ x: xv, dy: dyv })).dw!; // dW does not depend on w
+    await session.dispose();
+    // dW[o, c, i, j] = sum over n, r, q of dY[n, o, r, q] * x[n, c, r + i - 1, q + j - 1].
+    const X = xv.data, D = dyv.data, want = new Float64Array(o * c * 9);
+    for (let b = 0; b < n; b++) for (let oo = 0; oo < o; oo++) for (let cc = 0; cc < c; cc++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+      let s = 0;
+      for (let r = Math.max(0, 1 - i); r < Math.min(h, h + 1 - i); r++) {
+        const xRow = ((b * c + cc) * h + r + i - 1) * h - 1 + j, dRow = ((b * o + oo) * h + r) * h;
+        for (let q = Math.max(0, 1 - j); q < Math.min(h, h + 1 - j); q++) s += D[dRow + q]! * X[xRow + q]!;
+      }
+      want[(oo * c + cc) * 9 + i * 3 + j]! += s;
+    }
+    assertClose(got, ref([o, c, 3, 3], want), { rtol: 1e-4, atol: 1e-3 }, "dW");
   });
 });
