@@ -49,7 +49,20 @@ const leakyReluOp = defineOp<{ alpha: number }>({
 });
 export const leakyRelu = (x: Tensor, alpha: number): Tensor => leakyReluOp([x], { alpha })[0]!;
 
-/** x * sigmoid(x), composed from primitives. */
-export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
+/**
+ * x * sigmoid(x). One op rather than a Mul of a Sigmoid so that backward keeps only x and y (which
+ * the next layer keeps anyway) instead of the sigmoid as well, and runs in five passes:
+ * d/dx = s * (1 + x * (1 - s)) = s + y * (1 - s), with s recomputed.
+ */
+const siluOp = defineOp<null>({
+  name: "silu",
+  infer: (ins, _a, ctx) => [{ dtype: sameDType(ctx, ins, FLOATS), shape: ins[0]!.shape }],
+  onnx: (e, { inputs, outputs }) => e.op("Mul", [inputs[0]!, e.op("Sigmoid", inputs)], {}, outputs[0]),
+  vjp: ({ g: [g], inputs: [x], outputs: [y] }) => {
+    const s = sigmoid(x!);
+    return [mul(g!, add(s, mul(y!, sub(1, s))))];
+  },
+});
+export const silu = (x: Tensor): Tensor => siluOp([x], null)[0]!;
 /** log(1 + e^x). */
 export const softplus = (x: Tensor): Tensor => log(add(exp(x), 1));
