@@ -2,6 +2,7 @@
 // formulations, at the Fashion-MNIST tokenizer's shapes and the engine bench's conv block shape.
 //   engine:   the rule in src/engine/ops/conv.ts
 //   taps:     the previous rule, one GEMM per tap over shifted (Slice) views of the padded input
+//   transposed: the same columns with the GEMM the other way round (dW^T = cols^T x dY channels-last)
 //   batched:  the engine's Gather im2col, but one GEMM per sample (dY [N, 1, O, P] x cols
 //             [N, taps, P, C]) summed over N, instead of one GEMM over all samples
 // Rounds interleave the variants and report the best median (the machine is shared and noisy).
@@ -61,6 +62,23 @@ function rowGatherWeightGrad(g: Graph, x: Tensor, dy: Tensor, cs: Case): Tensor 
   return reshape(transpose(prod, [1, 2, 0]), [o, c, k, k]);
 }
 
+// The engine's columns, with the GEMM the other way round: dW^T = cols^T [taps*C, N*P] x dY
+// channels-last [N*P, O], so the small operand (dY) is the one the GEMM packs.
+function transposedWeightGrad(g: Graph, x: Tensor, dy: Tensor, cs: Case): Tensor {
+  const { n, c, o, h, k, s, p } = cs;
+  const ho = dy.shape[2] as number;
+  const idx: number[] = [];
+  for (let r = 0; r < ho; r++) for (let q = 0; q < ho; q++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+    const [y, xx] = [r * s + i - p, q * s + j - p];
+    idx.push(y >= 0 && y < h && xx >= 0 && xx < h ? y * h + xx : h * h);
+  }
+  const xl = pad(transposeLast2(reshape(x, [n, c, h * h])), [0, 0, 0, 0, 1, 0]);
+  const cols = reshape(gather(xl, g.constant(HostTensor.i64(idx, [ho * ho, k * k])), 1), [n * ho * ho, k * k * c]);
+  const dyCl = reshape(transposeLast2(reshape(dy, [n, o, ho * ho])), [n * ho * ho, o]);
+  const dwT = matmul(transposeLast2(cols), dyCl); // [taps*C, O]
+  return reshape(transpose(reshape(dwT, [k * k, c, o]), [2, 1, 0]), [o, c, k, k]);
+}
+
 for (const cs of CASES) {
   const { n, c, o, h, k, s, p } = cs;
   const attrs = { strides: [s, s], pads: [p, p, p, p], dilations: [1, 1], group: 1 } as const;
@@ -71,7 +89,7 @@ for (const cs of CASES) {
   const dy = g.input("dy", "float32", y.staticShape());
   const [dwEngine] = grad(y, [w], { seed: dy }) as [Tensor];
   const dwRows = rowGatherWeightGrad(g, x, dy, cs);
-  const variants: Record<string, Tensor> = { engine: dwEngine, batched: dwRows };
+  const variants: Record<string, Tensor> = { engine: dwEngine, batched: dwRows, transposed: transposedWeightGrad(g, x, dy, cs) };
   if (s === 1) variants.taps = tapsWeightGrad(x, dy, cs);
   const rng = new Rng(1);
   const feeds: Record<string, HostTensor> = { x: randomTensor([n, c, h, h], rng), w: randomTensor([o, c, k, k], rng, 0.03), dy: randomTensor(y.staticShape(), rng) };
@@ -84,7 +102,7 @@ for (const cs of CASES) {
   }
   const best: Record<string, number> = {};
   for (let r = 0; r < rounds; r++) for (const [name, v] of Object.entries(runs)) best[name] = Math.min(best[name] ?? Infinity, await medianMs(v.run, 1, reps));
-  const a = runs.engine!.out.data as Float32Array, b = runs.batched!.out.data as Float32Array;
+  const a = runs.engine!.out.data as Float32Array, b = runs.transposed!.out.data as Float32Array;
   let d = 0, m = 0;
   for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); m = Math.max(m, Math.abs(a[i]!)); }
   console.log(`x [${n},${c},${h},${h}] k${k} s${s} -> ${o}: ${Object.entries(best).map(([nm, ms]) => `${nm} ${ms.toFixed(2)} ms`).join(", ")}; rel diff ${(d / m).toExponential(1)}`);
