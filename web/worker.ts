@@ -4,12 +4,11 @@
 
 import * as ort from "onnxruntime-web";
 import {
-  ConfigError, Generator, HostTensor, Tokenizer, readBytes, tokenizerConfig, toRgba,
+  ConfigError, Generator, HostTensor, flipBitPlane, Tokenizer, readBytes, tokenizerConfig, toRgba,
   type ExecutionProvider, type SessionOptions,
 } from "../src/browser.js";
 import type { SamplerStep } from "../src/models/generator/sampler.js";
 import type { SamplingDefaults } from "../src/models/generator/config.js";
-import { flipPlane } from "./bits.js";
 import { inpaint } from "./editing.js";
 import type { BackendChoice, ImageResult, ModelInfo, ModelSlot, Pixels, Reply, Request, SamplingRequest } from "./protocol.js";
 
@@ -306,9 +305,11 @@ async function encode(r: Extract<Request, { kind: "encode" }>): Promise<ImageRes
 async function flip(r: Extract<Request, { kind: "flip" }>): Promise<ImageResult> {
   const s = live();
   const t0 = performance.now();
-  const ids = flipPlane(r.ids, r.region, r.plane, s.generator.config.tokenBits);
-  const images = await s.tokenizer.decode(HostTensor.i64(ids, [1, ids.length]), { clamp: true });
-  return { ids: [ids], images: pixelsOf(images, 1), totalMs: performance.now() - t0 };
+  const side = Math.round(Math.sqrt(r.ids.length));
+  if (side * side !== r.ids.length) throw new ConfigError({ op: "flip", expected: "the ids of one square token grid", got: `${r.ids.length} ids` });
+  const edited = flipBitPlane(HostTensor.i64(r.ids, [1, side, side]), r.plane, { mask: r.region, tokenBits: s.generator.config.tokenBits });
+  const images = await s.tokenizer.decode(edited, { clamp: true });
+  return { ids: [Array.from(edited.data, Number)], images: pixelsOf(images, 1), totalMs: performance.now() - t0 };
 }
 
 async function handle(id: number, r: Request): Promise<unknown> {

@@ -25,7 +25,10 @@ export function checkRegion(op: string, h: number, w: number, r: IdRegion): void
 export type BitPlaneEdit = "flip" | "set" | "clear";
 
 export interface BitPlaneOptions {
+  /** A rectangle of tokens; default the whole grid. */
   readonly region?: IdRegion;
+  /** Or any set of tokens: h*w flags, row-major, applied to every image of the batch (not with region). */
+  readonly mask?: ArrayLike<boolean | number>;
   /** Bits per id (the tokenizer's token size); when given, the plane must be below it. */
   readonly tokenBits?: number;
 }
@@ -39,18 +42,32 @@ export function editBitPlane(ids: HostTensor, plane: number, edit: BitPlaneEdit,
   if (!Number.isInteger(plane) || plane < 0 || plane >= planes) {
     throw new FeedError({ op, expected: `a bit plane in [0, ${planes})`, got: `${plane}`, hint: "plane 0 is the least significant bit (latent channel 0)" });
   }
-  const r = o.region ?? { x: 0, y: 0, width: w, height: h };
-  checkRegion(op, h, w, r);
+  const selected = tokenSelection(op, h, w, o);
   const bit = 1n << BigInt(plane), out = (ids.data as BigInt64Array).slice();
   for (let b = 0; b < batch; b++) {
-    for (let y = r.y; y < r.y + r.height; y++) {
-      for (let x = r.x; x < r.x + r.width; x++) {
-        const i = (b * h + y) * w + x;
-        out[i] = edit === "flip" ? out[i]! ^ bit : edit === "set" ? out[i]! | bit : out[i]! & ~bit;
-      }
+    for (let t = 0; t < h * w; t++) {
+      if (!selected[t]) continue;
+      const i = b * h * w + t;
+      out[i] = edit === "flip" ? out[i]! ^ bit : edit === "set" ? out[i]! | bit : out[i]! & ~bit;
     }
   }
   return new HostTensor("int64", ids.shape, out);
+}
+
+/** The edited tokens of one h x w grid as flags, from a region or a mask (whole grid by default). */
+function tokenSelection(op: string, h: number, w: number, o: BitPlaneOptions): Uint8Array {
+  const selected = new Uint8Array(h * w);
+  if (o.mask !== undefined) {
+    if (o.region !== undefined) throw new FeedError({ op, expected: "a region or a mask", got: "both" });
+    if (o.mask.length !== h * w) throw new FeedError({ op, expected: `a mask of ${h * w} tokens (the ${w}x${h} grid, row-major)`, got: `${o.mask.length}` });
+    for (let t = 0; t < h * w; t++) selected[t] = o.mask[t] ? 1 : 0;
+    if (!selected.includes(1)) throw new FeedError({ op, expected: "a mask that selects at least one token", got: "none selected" });
+    return selected;
+  }
+  const r = o.region ?? { x: 0, y: 0, width: w, height: h };
+  checkRegion(op, h, w, r);
+  for (let y = r.y; y < r.y + r.height; y++) selected.fill(1, y * w + r.x, y * w + r.x + r.width);
+  return selected;
 }
 
 export const flipBitPlane = (ids: HostTensor, plane: number, o?: BitPlaneOptions) => editBitPlane(ids, plane, "flip", o);

@@ -44,3 +44,17 @@ test("bit-plane helpers: a plane beyond the token bits, a region off the grid, o
   assert.throws(() => flipBitPlane(ids, 0, { region: { x: 0, y: 0, width: 0, height: 1 } }), FeedError);
   assert.throws(() => flipBitPlane(ids.reshape([2, 12]), 0), /ids int64\[B, h, w\]/);
 });
+
+test("flipBitPlane with a mask: any set of tokens, the same in every image; a mask equal to a region gives the region's result", () => {
+  const scattered = [1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1]; // tokens 0, 3, 9, 11 of the 4x3 grid
+  const out = flipBitPlane(ids, 5, { mask: scattered, tokenBits: 10 }).toNumbers(), src = ids.toNumbers();
+  out.forEach((v, i) => assert.equal(v ^ src[i]!, scattered[i % 12] ? 32 : 0, `id ${i}`));
+  const asMask = Array.from({ length: 12 }, (_, t) => inRegion(t));
+  assert.deepEqual(setBitPlane(ids, 1, { mask: asMask }).toNumbers(), setBitPlane(ids, 1, { region }).toNumbers());
+});
+
+test("flipBitPlane with a mask: wrong length, nothing selected, or both a mask and a region are FeedErrors", () => {
+  assert.throws(() => flipBitPlane(ids, 0, { mask: new Array(11).fill(true) }), /mask of 12 tokens/);
+  assert.throws(() => flipBitPlane(ids, 0, { mask: new Array(12).fill(false) }), /at least one token/);
+  assert.throws(() => flipBitPlane(ids, 0, { mask: new Array(12).fill(true), region }), /a region or a mask/);
+});
