@@ -268,39 +268,33 @@ async function runInpaint(): Promise<EditOutcome> {
       shadeCells(ctx, r.masked[0]!, info!.grid, 0, 0, 128, "rgba(20,20,30,0.72)");
     }
   });
-  setBusy({ id: job.id, what: "inpaint" });
-  try {
-    const r = await job.done;
-    const before = edit.ids, beforeImage = edit.image;
-    showCompare(beforeImage, r.images[0]!);
-    edit.ids = [...r.ids[0]!];
-    edit.image = r.images[0]!;
-    edit.label = label;
-    edit.mask.fill(0);
-    drawEditor();
+  return finishEdit(job, "inpaint", region, (r) => {
+    edit!.label = label;
+    edit!.mask.fill(0);
     if (r.stepMs?.length) [lastStepMs, lastStepWhat] = [median(r.stepMs), `inpainting, batch 1${s.guidanceScale !== 0 ? ", guided" : ""}`];
-    showMetrics();
-    return { before, after: edit.ids, region, beforePixels: [...beforeImage.data], afterPixels: [...r.images[0]!.data] };
-  } finally {
-    setBusy(undefined);
-  }
+  });
 }
-
 async function runFlip(): Promise<EditOutcome> {
   if (!edit || !info) throw new Error("put an image in the editor first: click a generated image or upload one");
   const region = [...edit.selected];
   if (!region.some(Boolean)) throw new Error('no tokens selected: choose "select tokens" and click the cells whose bit to flip');
   const plane = Number($<HTMLSelectElement>("plane").value);
-  const job = client.request<ImageResult>({ kind: "flip", ids: edit.ids, region, plane });
-  setBusy({ id: job.id, what: "flip" });
+  return finishEdit(client.request<ImageResult>({ kind: "flip", ids: edit.ids, region, plane }), "flip", region);
+}
+
+/** Waits for an edit job, shows before/after, makes the result the editor's image and reports what changed. */
+async function finishEdit(job: { id: number; done: Promise<ImageResult> }, what: "inpaint" | "flip", region: boolean[], andThen?: (r: ImageResult) => void): Promise<EditOutcome> {
+  setBusy({ id: job.id, what });
   try {
     const r = await job.done;
-    const before = edit.ids, beforeImage = edit.image;
+    const e = edit!, before = e.ids, beforeImage = e.image;
     showCompare(beforeImage, r.images[0]!);
-    edit.ids = [...r.ids[0]!];
-    edit.image = r.images[0]!;
+    e.ids = [...r.ids[0]!];
+    e.image = r.images[0]!;
+    andThen?.(r);
     drawEditor();
-    return { before, after: edit.ids, region, beforePixels: [...beforeImage.data], afterPixels: [...r.images[0]!.data] };
+    if (what === "inpaint") showMetrics();
+    return { before, after: e.ids, region, beforePixels: [...beforeImage.data], afterPixels: [...r.images[0]!.data] };
   } finally {
     setBusy(undefined);
   }
