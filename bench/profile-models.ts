@@ -80,7 +80,7 @@ if (which.startsWith("tok")) {
     feeds.tokens = new HostTensor("int64", [batch, seqLen(cfg), cfg.groups], new BigInt64Array(batch * seqLen(cfg) * cfg.groups).fill(BigInt(maskId(cfg))));
     feeds.labels = ints([batch], cfg.numClasses);
     for (const k of ["temperature", "randomizeTemperature", "oneMinusProgress", "cfgScale"]) feeds[k] = HostTensor.scalar(1);
-    feeds.thresholdIndex = HostTensor.scalar(5, "int64");
+    feeds.thresholdIndex = HostTensor.i64(new Array(batch).fill(5));
     feeds.seed = HostTensor.scalar(3, "int64");
     graph = s.graph;
   }
