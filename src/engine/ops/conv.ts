@@ -135,8 +135,10 @@ function im2colWeightGrad(x: Tensor, g: Tensor, a: ConvAttrs, w: Tensor): Tensor
   const channelsLast = transposeLast2(reshape(x, [n, c!, zeroRow])); // [N, H*W, C]
   const source = padded ? pad(channelsLast, [0, 0, 0, 0, 1, 0]) : channelsLast;
   const dyT = reshape(transpose(reshape(g, [n, o!, p]), [1, 0, 2]), [o!, -1]); // [O, N*P]
+  // A table that reads every input row once, in order (a 1x1 stride-1 conv), needs no copy.
+  const isIdentity = (idx: number[]) => idx.length === zeroRow && idx.every((v, i) => v === i);
   const parts = tables.map(({ taps, idx }) => {
-    const cols = gather(source, x.graph.constant(HostTensor.i64(idx, [p, taps])), 1); // [N, P, taps, C]
+    const cols = isIdentity(idx) ? source : gather(source, x.graph.constant(HostTensor.i64(idx, [p, taps])), 1); // [N, P, taps, C]
     return matmul(dyT, reshape(cols, [-1, taps * c!])); // [O, taps*C]
   });
   const dw = parts.length === 1 ? parts[0]! : concat(parts, 1);
