@@ -4,10 +4,12 @@
 // the maskbit / PyTorch ratios are printed as the last lines. The project never needs Python.
 // The machines are shared and noisy (2x swings between runs are common), so the whole comparison is
 // repeated for --rounds rounds, alternating maskbit and PyTorch, and each workload reports the best
-// of its per-round medians.
+// of its per-round medians. Every workload also reads as GFLOP/s (dense-product FLOPs counted from
+// its graph, bench/flops.ts) next to the pure-GEMM ceiling measured in the same run (the "peak" group:
+// a 2048^3 MatMul in each engine), so "fast" is a fraction of the machine's limit too.
 //
 //   npm run bench:engine -- [--reps 10] [--warmup 3] [--rounds 3] [--threads 2]
-//                           [--only conv,transformer,matmul] [--optimization all|basic|disabled] [--no-torch]
+//                           [--only conv,transformer,matmul,peak] [--optimization all|basic|disabled] [--no-torch]
 
 import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
@@ -19,11 +21,12 @@ import { CompiledGraph, type SessionOptions } from "../src/engine/runtime/sessio
 import { grad } from "../src/engine/autodiff/grad.js";
 import type { Tensor } from "../src/engine/graph/tensor.js";
 import { convBlock, matmulWorkload, medianMs, transformerBlock, weightedSumLoss, type Workload } from "./workloads.js";
+import { countFlops, fmtRate, gflops, PEAK_FLOPS, PEAK_N, peakMsOf } from "./flops.js";
 
 interface Args { reps: number; warmup: number; rounds: number; threads: number; only: string[]; optimization: SessionOptions["optimization"]; torch: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { reps: 10, warmup: 3, rounds: 3, threads: 2, only: ["conv", "transformer", "matmul"], optimization: "all", torch: true };
+  const a: Args = { reps: 10, warmup: 3, rounds: 3, threads: 2, only: ["conv", "transformer", "matmul", "peak"], optimization: "all", torch: true };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     switch (argv[i]) {
@@ -45,12 +48,14 @@ function buffers(outputs: Record<string, Tensor>): Record<string, HostTensor> {
   return Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, HostTensor.zeros(t.dtype, t.staticShape())]));
 }
 
-/** Compiles `outputs` once; the returned function times it (median ms) each time it is called. */
-async function prepare(w: Workload, outputs: Record<string, Tensor>, args: Args): Promise<() => Promise<number>> {
+/** A compiled workload: `time()` gives its median ms each time it is called; `flops` is one run's work. */
+interface Timer { time: () => Promise<number>; flops: number }
+
+async function prepare(w: Workload, outputs: Record<string, Tensor>, args: Args): Promise<Timer> {
   const c = await CompiledGraph.create(w.graph, outputs, { threads: args.threads, optimization: args.optimization });
   const into = buffers(outputs);
   const feeds = Object.fromEntries(c.model.inputs.filter((i) => i.kind === "input").map((i) => [i.name, w.feeds[i.name]!]));
-  return () => medianMs(() => c.run(feeds, w.params, into), args.warmup, args.reps);
+  return { time: () => medianMs(() => c.run(feeds, w.params, into), args.warmup, args.reps), flops: countFlops(outputs).total };
 }
 
 /** Forward + backward: the loss and the gradients of every parameter and of the input. */
@@ -65,13 +70,13 @@ function backwardOutputs(w: Workload): Record<string, Tensor> {
 }
 
 type Results = Record<string, number>;
-type Group = "conv" | "transformer" | "matmul";
+type Group = "conv" | "transformer" | "matmul" | "peak";
 
 /** Timers per result name for one workload group, compiled once and reused by every round. */
-async function prepareGroup(group: Group, args: Args): Promise<Record<string, () => Promise<number>>> {
-  if (group === "matmul") {
-    const w = matmulWorkload();
-    return { matmul: await prepare(w, { out: w.out }, args) };
+async function prepareGroup(group: Group, args: Args): Promise<Record<string, Timer>> {
+  if (group === "matmul" || group === "peak") {
+    const w = group === "matmul" ? matmulWorkload() : matmulWorkload(PEAK_N);
+    return { [group === "matmul" ? "matmul" : "gemm_peak"]: await prepare(w, { out: w.out }, args) };
   }
   const make = group === "conv" ? () => convBlock() : () => transformerBlock();
   const f = make(), b = make();
@@ -105,23 +110,31 @@ async function main(): Promise<void> {
   const py = args.torch ? findTorchPython(root) : undefined;
   console.log(`maskbit engine bench: ${args.threads} threads, ${args.warmup} warmup + ${args.reps} reps, median ms, best of ${args.rounds} rounds, graph optimization ${args.optimization}`);
   if (args.torch && !py) console.log("PyTorch not available (python3 -c 'import torch' failed): ratios skipped");
-  const groups = (["conv", "transformer", "matmul"] as const).filter((g) => args.only.includes(g));
+  const groups = (["conv", "transformer", "matmul", "peak"] as const).filter((g) => args.only.includes(g));
   const timers = Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await prepareGroup(g, args)] as const)));
   const ours: Results = {}, theirs: Results = {};
   for (let round = 1; round <= args.rounds; round++) {
     // Alternate per workload group so both engines see similar background load.
     for (const g of groups) {
       const o: Results = {};
-      for (const [name, time] of Object.entries(timers[g]!)) o[name] = await time();
+      for (const [name, t] of Object.entries(timers[g]!)) o[name] = await t.time();
       keepBest(ours, o);
       const t = py ? runTorch(py, root, args, g) : undefined;
       if (t) keepBest(theirs, t);
       console.log(`round ${round} ${g}: maskbit ${fmt(o)}${t ? ` | pytorch ${fmt(t)}` : ""}`);
     }
   }
-  for (const [k, v] of Object.entries(ours)) console.log(`maskbit ${k.padEnd(20)} ${v.toFixed(1)} ms`);
+  // Both engines run the same computation, so one FLOP count serves both, read against one ceiling:
+  // the faster engine's GEMM (the machine's practical fp32 limit).
+  const flops = Object.fromEntries(Object.values(timers).flatMap((t) => Object.entries(t!).map(([k, v]) => [k, v.flops])));
+  const show = (who: string, r: Results) => {
+    for (const [k, v] of Object.entries(r)) console.log(`${who} ${k.padEnd(20)} ${v.toFixed(1).padStart(8)} ms  ${fmtRate(flops[k]!, v, peakMs)}`);
+  };
+  const peakMs = peakMsOf(ours, theirs);
+  if (Number.isFinite(peakMs)) console.log(`peak ${gflops(PEAK_FLOPS, peakMs).toFixed(1)} GFLOP/s = the faster ${PEAK_N}^3 MatMul (gemm_peak) of this run; FLOPs count dense products only (bench/flops.ts)`);
+  show("maskbit", ours);
   if (!py) return;
-  for (const [k, v] of Object.entries(theirs)) console.log(`pytorch ${k.padEnd(20)} ${v.toFixed(1)} ms`);
+  show("pytorch", theirs);
   for (const k of Object.keys(ours)) {
     if (theirs[k] !== undefined) console.log(`ratio ${k.padEnd(20)} ${(ours[k]! / theirs[k]!).toFixed(2)} (maskbit/pytorch)`);
   }

@@ -9,7 +9,9 @@
 // workloads as a second worker; the two are driven alternately, round by round, and each workload
 // keeps its best per-round median (the machine is shared and noisy). The ratio maskbit/PyTorch is
 // the last line of every workload. The project never needs Python: without torch the ratios are
-// skipped.
+// skipped. Every workload also prints its achieved GFLOP/s (dense-product FLOPs counted from its
+// graph, bench/flops.ts) as a fraction of the pure-GEMM ceiling (gemm_peak: a 2048^3 MatMul timed
+// in the same worker, every round), for maskbit and for PyTorch.
 //
 //   npm run bench -- [--only tok10,gen14,fmnist] [--rounds 2] [--no-torch] [--threads 2]
 //                    [--tok-batch 2] [--tok-train-batch 1] [--gen-train-batch 2]
@@ -19,23 +21,19 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
-import { Graph, type Tensor } from "../src/engine/graph/tensor.js";
-import { HostTensor, shapeSize } from "../src/engine/host-tensor.js";
-import { CompiledGraph, type ParamSource } from "../src/engine/runtime/session.js";
-import { grad } from "../src/engine/autodiff/grad.js";
-import { add, mul, reduceMean, square, sub } from "../src/engine/ops/index.js";
-import { Rng } from "../src/engine/rng.js";
+import { join } from "node:path";
+import { Graph } from "../src/engine/graph/tensor.js";
 import { Tokenizer } from "../src/models/tokenizer/tokenizer.js";
-import { loadTokenizerConfig, tokenizer10bit, latentStride, type TokenizerConfig } from "../src/models/tokenizer/config.js";
-import { buildTokenizerForward, countParameters as countTokenizerParameters } from "../src/models/tokenizer/forward.js";
+import { tokenizer10bit, latentStride, type TokenizerConfig } from "../src/models/tokenizer/config.js";
+import { buildDecodeIds, buildEncode, countParameters as countTokenizerParameters } from "../src/models/tokenizer/forward.js";
 import { Generator } from "../src/models/generator/generator.js";
-import { generator14bit, loadGeneratorConfig, seqLen, type GeneratorConfig } from "../src/models/generator/config.js";
-import { buildGeneratorTrainingGraph } from "../src/models/generator/objective.js";
+import { generator14bit, type GeneratorConfig } from "../src/models/generator/config.js";
+import { buildSamplerStep } from "../src/models/generator/sampler.js";
 import { countParameters as countGeneratorParameters, generatorParamSpecs } from "../src/models/generator/transformer.js";
 import { medianMs } from "./workloads.js";
+import { countFlops, fmtRate, gemmPeakTimer, gflops, PEAK_FLOPS, PEAK_N, peakMsOf } from "./flops.js";
+import { fmnistModels, generatorTrainStep, ROOT, tokenizerTrainStep, uniformImages } from "./model-steps.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const GROUPS = ["tok10", "gen14", "fmnist"] as const;
 type Group = (typeof GROUPS)[number];
 
@@ -69,49 +67,22 @@ function parseArgs(argv: string[]): Args & { worker?: Group } {
 
 // --- workloads (worker side) --------------------------------------------------------------------
 
-/** One timed workload: `time()` returns the median ms of its reps; `per` converts ms to a rate. */
-interface Timed { name: string; label: string; items?: number; time: () => Promise<number> }
-
-function uniformImages(shape: number[], seed: number): HostTensor {
-  const rng = new Rng(seed);
-  const data = new Float32Array(shapeSize(shape));
-  for (let i = 0; i < data.length; i++) data[i] = rng.uniform();
-  return new HostTensor("float32", shape, data);
-}
-
-function randomIds(shape: number[], vocab: number, seed: number): HostTensor {
-  const rng = new Rng(seed);
-  const data = new BigInt64Array(shapeSize(shape));
-  for (let i = 0; i < data.length; i++) data[i] = BigInt(Math.min(vocab - 1, Math.floor(rng.uniform() * vocab)));
-  return new HostTensor("int64", shape, data);
-}
-
-/** Loss and every trainable parameter gradient of `loss`'s graph, compiled; gradients land in preallocated buffers. */
-async function forwardBackward(loss: Tensor, params: ParamSource, feeds: Record<string, HostTensor>, threads: number): Promise<() => Promise<unknown>> {
-  const g = loss.graph;
-  const keys = g.trainableKeys();
-  const grads = grad(loss, keys.map((k) => g.params.get(k)!));
-  const outputs: Record<string, Tensor> = { loss };
-  grads.forEach((t, i) => { outputs[`grad.${keys[i]}`] = t; });
-  const compiled = await CompiledGraph.create(g, outputs, { threads });
-  const into = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, HostTensor.zeros(t.dtype, t.staticShape())]));
-  return () => compiled.run(feeds, params, into);
-}
+/** One timed workload: `time()` returns the median ms of its reps; `items` converts ms to a rate, `flops` to GFLOP/s. */
+interface Timed { name: string; label: string; items?: number; flops?: number; time: () => Promise<number> }
 
 async function tokenizerWorkloads(prefix: string, tok: Tokenizer, size: number, batch: number, trainBatch: number, threads: number, reps: [number, number], trainReps: [number, number]): Promise<Timed[]> {
   const c = tok.config;
   const images = uniformImages([batch, c.numChannels, size, size], 1);
   const { ids } = await tok.encode(images);
-  const g = new Graph();
-  const x = g.input("x", "float32", [trainBatch, c.numChannels, size, size]);
-  const f = buildTokenizerForward(x, c, { training: true });
-  // The official weights: 4.0 * L2 reconstruction + 1.0 * quantizer loss (commitment + entropy).
-  const loss = add(mul(reduceMean(square(sub(x, f.xHat))), 4), f.losses.quantizerLoss);
-  const step = await forwardBackward(loss, tok.params, { x: uniformImages([trainBatch, c.numChannels, size, size], 2) }, threads);
+  const { step, flops } = await tokenizerTrainStep(tok, size, trainBatch, threads);
+  // The same graphs Tokenizer.encode / decode compile, built here only to count their FLOPs.
+  const ge = new Graph(), gd = new Graph();
+  const encodeFlops = countFlops([buildEncode(ge.input("x", "float32", images.shape), c).ids]).total;
+  const decodeFlops = countFlops([buildDecodeIds(gd.input("ids", "int64", ids.shape), c)]).total;
   return [
-    { name: `${prefix}_encode`, label: `${prefix} encode, batch ${batch}, ${size}x${size}`, items: batch, time: () => medianMs(() => tok.encode(images), ...reps) },
-    { name: `${prefix}_decode`, label: `${prefix} decode, batch ${batch}, ${size}x${size}`, items: batch, time: () => medianMs(() => tok.decode(ids), ...reps) },
-    { name: `${prefix}_train`, label: `${prefix} training step (fwd+bwd, 4*L2 + quantizer loss), batch ${trainBatch}`, time: () => medianMs(step, ...trainReps) },
+    { name: `${prefix}_encode`, label: `${prefix} encode, batch ${batch}, ${size}x${size}`, items: batch, flops: encodeFlops, time: () => medianMs(() => tok.encode(images), ...reps) },
+    { name: `${prefix}_decode`, label: `${prefix} decode, batch ${batch}, ${size}x${size}`, items: batch, flops: decodeFlops, time: () => medianMs(() => tok.decode(ids), ...reps) },
+    { name: `${prefix}_train`, label: `${prefix} training step (fwd+bwd, 4*L2 + quantizer loss), batch ${trainBatch}`, flops, time: () => medianMs(step, ...trainReps) },
   ];
 }
 
@@ -122,26 +93,12 @@ async function generatorWorkloads(prefix: string, gen: Generator, sampleBatches:
     const labels = Array.from({ length: b }, (_, i) => i % cfg.numClasses);
     const run = () => gen.sample({ labels, steps: 1, seed: 1 });
     await run(); // compile
-    out.push({ name: `${prefix}_sample_b${b}`, label: `${prefix} sampling step with guidance ${cfg.sampling.guidanceScale}, batch ${b} (model on ${2 * b})`, time: () => medianMs(run, ...reps(b)) });
+    const flops = countFlops(buildSamplerStep(cfg, { batch: b, guidance: true, randomness: "seed" }).outputs).total;
+    out.push({ name: `${prefix}_sample_b${b}`, label: `${prefix} sampling step with guidance ${cfg.sampling.guidanceScale}, batch ${b} (model on ${2 * b})`, flops, time: () => medianMs(run, ...reps(b)) });
   }
-  const t = buildGeneratorTrainingGraph(cfg, trainBatch);
-  const feeds = { ids: randomIds([trainBatch, seqLen(cfg)], 2 ** cfg.tokenBits, 3), labels: randomIds([trainBatch], cfg.numClasses, 4), seed: HostTensor.scalar(7, "int64") };
-  const step = await forwardBackward(t.loss, gen.params, feeds, threads);
-  out.push({ name: `${prefix}_train`, label: `${prefix} training step (fwd+bwd, masked-bit CE, dropout ${cfg.dropout}), batch ${trainBatch}`, time: () => medianMs(step, ...trainReps) });
+  const { step, flops } = await generatorTrainStep(gen, trainBatch, threads);
+  out.push({ name: `${prefix}_train`, label: `${prefix} training step (fwd+bwd, masked-bit CE, dropout ${cfg.dropout}), batch ${trainBatch}`, flops, time: () => medianMs(step, ...trainReps) });
   return out;
-}
-
-interface FmnistModels { tokenizer: Tokenizer; generator: Generator; source: string }
-
-async function fmnistModels(dir: string, threads: number): Promise<FmnistModels> {
-  const tokFile = join(dir, "tokenizer.safetensors"), genFile = join(dir, "generator.safetensors");
-  const session = { threads };
-  if (existsSync(tokFile) && existsSync(genFile)) {
-    return { tokenizer: await Tokenizer.load(tokFile, { session }), generator: await Generator.load(genFile, { session }), source: `shipped weights (${dir})` };
-  }
-  const tc = loadTokenizerConfig(join(ROOT, "configs/fmnist_tokenizer.yaml"));
-  const gc = loadGeneratorConfig(join(ROOT, "configs/fmnist_generator.yaml"));
-  return { tokenizer: Tokenizer.random(tc, 1, session), generator: Generator.random(gc, 2, session), source: "random weights from configs/fmnist_*.yaml (no shipped models)" };
 }
 
 /** The architecture fields bench/torch_models.py needs. */
@@ -177,7 +134,9 @@ async function buildGroup(group: Group, a: Args): Promise<{ timed: Timed[]; info
 async function worker(group: Group, a: Args): Promise<void> {
   const send = (o: object) => process.stdout.write(`@@${JSON.stringify(o)}\n`);
   const { timed, info, spec } = await buildGroup(group, a);
-  send({ ready: true, info, spec, workloads: timed.map(({ name, label, items }) => ({ name, label, items })) });
+  // The ceiling every GFLOP/s figure is read against, timed in each round beside the workloads.
+  timed.push({ name: "gemm_peak", label: `pure-GEMM ceiling: ${PEAK_N}^3 MatMul`, flops: PEAK_FLOPS, time: await gemmPeakTimer(a.threads) });
+  send({ ready: true, info, spec, workloads: timed.map(({ name, label, items, flops }) => ({ name, label, items, flops })) });
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === "run") {
       const res: Record<string, number> = {};
@@ -248,7 +207,7 @@ async function driveGroup(group: Group, a: Args, py: string | undefined, argv: s
   const ours = Peer.start(tsx, [fileURLToPath(import.meta.url), ...argv, "--worker", group], "maskbit");
   const hello = await ours.next();
   if ("error" in hello) throw new Error(String(hello.error));
-  const workloads = hello.workloads as { name: string; label: string; items?: number }[];
+  const workloads = hello.workloads as { name: string; label: string; items?: number; flops?: number }[];
   console.log(`${hello.info as string} (worker ready in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   let theirs: Peer | undefined;
   if (py) {
@@ -272,12 +231,15 @@ async function driveGroup(group: Group, a: Args, py: string | undefined, argv: s
   }
   const memOurs = (await ours.ask("exit")).maxRssMB as number;
   const memTheirs = theirs ? (await theirs.ask("exit")).maxRssMB as number : undefined;
+  const peakMs = peakMsOf(best, bestTorch);
+  console.log(`peak ${gflops(PEAK_FLOPS, peakMs).toFixed(1)} GFLOP/s = the faster ${PEAK_N}^3 MatMul (gemm_peak) of this group's rounds; FLOPs count dense products only (bench/flops.ts)`);
   for (const w of workloads) {
-    const rate = (ms: number) => (w.items ? `  ${((w.items * 1000) / ms).toFixed(2)} images/s` : "");
+    // One FLOP count (maskbit's graph) for both engines, read against the faster engine's GEMM.
+    const rate = (ms: number, peakMs: number | undefined) => (w.items ? `  ${((w.items * 1000) / ms).toFixed(2)} images/s` : "") + (w.flops ? `  ${fmtRate(w.flops, ms, peakMs)}` : "");
     console.log(w.label);
-    console.log(`  maskbit  ${best[w.name]!.toFixed(1).padStart(9)} ms${rate(best[w.name]!)}`);
+    console.log(`  maskbit  ${best[w.name]!.toFixed(1).padStart(9)} ms${rate(best[w.name]!, peakMs)}`);
     if (bestTorch[w.name] !== undefined) {
-      console.log(`  pytorch  ${bestTorch[w.name]!.toFixed(1).padStart(9)} ms${rate(bestTorch[w.name]!)}`);
+      console.log(`  pytorch  ${bestTorch[w.name]!.toFixed(1).padStart(9)} ms${rate(bestTorch[w.name]!, peakMs)}`);
       console.log(`  ratio ${w.name} ${(best[w.name]! / bestTorch[w.name]!).toFixed(2)} (maskbit/pytorch)`);
     }
   }

@@ -18,6 +18,15 @@ def median_ms(fn, warmup, reps):
     return statistics.median(times)
 
 
+PEAK_N = 2048  # bench/flops.ts PEAK_N: the pure-GEMM ceiling both benches read GFLOP/s against
+
+
+def peak_gemm():
+    """A PEAK_N^3 float32 matmul to time (compute bound: the machine's practical fp32 limit)."""
+    a, b = torch.randn(PEAK_N, PEAK_N), torch.randn(PEAK_N, PEAK_N)
+    return lambda: a @ b
+
+
 class ConvBlock(torch.nn.Module):
     def __init__(self, ch=128):
         super().__init__()
@@ -109,7 +118,7 @@ def main():
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="conv,transformer,matmul")
+    ap.add_argument("--only", default="conv,transformer,matmul,peak")
     ap.add_argument("--optim-batch", type=int, default=0, help="instead: the optimizer-step comparison of bench/optim.ts")
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
@@ -127,6 +136,8 @@ def main():
     if "matmul" in only:
         a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
         res["matmul"] = median_ms(lambda: a @ b, args.warmup, args.reps)
+    if "peak" in only:
+        res["gemm_peak"] = median_ms(peak_gemm(), args.warmup, args.reps)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(json.dumps(res))
 

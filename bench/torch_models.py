@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_engine import median_ms  # same folder: one timing helper for both benches
+from torch_engine import median_ms, peak_gemm  # same folder: one timing helper and one GEMM ceiling for both benches
 
 
 
@@ -291,6 +291,7 @@ def main():
     torch.manual_seed(0)
     send = lambda o: print("@@" + json.dumps(o), flush=True)
     workloads, info = build(args)
+    workloads["gemm_peak"] = (peak_gemm(), (1, 3))  # the ceiling GFLOP/s are read against, timed in every round
     send({"ready": True, "info": f"torch {torch.__version__}, {torch.get_num_threads()} threads; {info}"})
     for line in sys.stdin:
         if line.strip() == "run":
