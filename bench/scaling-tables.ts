@@ -18,7 +18,7 @@ export interface Measured {
   readonly stepMs?: number;
   /** Whether `ms` was timed after a warmup run (else it includes session creation). */
   readonly warm: boolean;
-  /** Dense-product FLOPs of one training step. */
+  /** Dense-product FLOPs of one training step, or of one sampling step. */
   readonly flops?: number;
   readonly maxRssMB: number;
   /** Load average (1 min) when the worker started and ended. */
@@ -73,12 +73,15 @@ export function scalingTables(config: Point["config"], rs: readonly Result[], o:
   const timing = config === "fmnist"
     ? `median of ${o.reps} runs after 1 warmup`
     : "1 run each: sampling without warmup (per-step time between step callbacks after the first step, which includes session creation), training after 1 warmup step";
-  const perStep = (b: number) => rs.find((r) => r.point.kind === "sample" && r.point.batch === b)?.m.stepMs;
+  const perStep = (b: number) => {
+    const m = rs.find((r) => r.point.kind === "sample" && r.point.batch === b)?.m;
+    return m ? `${fmtMs(m.stepMs!)}${m.flops ? ` (${gflops(m.flops, m.stepMs!).toFixed(1)} GFLOP/s)` : ""}` : "-";
+  };
   const lines = [
     `**${names.gen}: sampling time** (whole \`sample()\` with guidance, so the model runs on 2 x batch; tokens only, no decode), ${o.threads} threads, ${timing}, ${load}:`,
     "",
-    ...header(["batch", ...o.steps.map((s) => `${s} steps`), "per step"]),
-    ...o.batches.map((b) => row([String(b), ...o.steps.map((s) => sampleCell(rs, b, s)), perStep(b) ? fmtMs(perStep(b)!) : "-"])),
+    ...header(["batch", ...o.steps.map((s) => `${s} steps`), "per step (dense GFLOP/s)"]),
+    ...o.batches.map((b) => row([String(b), ...o.steps.map((s) => sampleCell(rs, b, s)), perStep(b)])),
     "",
     `**Training step time** (forward + backward, every parameter gradient fetched; ms per image and dense-product GFLOP/s in brackets):`,
     "",

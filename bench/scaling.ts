@@ -24,6 +24,8 @@ import { Generator } from "../src/models/generator/generator.js";
 import { generator14bit } from "../src/models/generator/config.js";
 import { fmnistModels, generatorTrainStep, ROOT, tokenizerTrainStep } from "./model-steps.js";
 import { medianMs } from "./workloads.js";
+import { countFlops } from "./flops.js";
+import { buildSamplerStep } from "../src/models/generator/sampler.js";
 import { scalingTables, type Measured, type Point } from "./scaling-tables.js";
 
 const BATCHES = [1, 8, 64], STEPS = [8, 16, 64];
@@ -82,7 +84,8 @@ async function samplePoint(p: Point, a: Args): Promise<Omit<Measured, "maxRssMB"
   const official = p.config === "official";
   const ms = await medianMs(once, official ? 0 : 1, official ? 1 : a.reps);
   stepMs.sort((x, y) => x - y);
-  return { ms, stepMs: stepMs[stepMs.length >> 1]!, warm: !official };
+  const flops = countFlops(buildSamplerStep(gen.config, { batch: p.batch, guidance: true, randomness: "seed" }).outputs).total;
+  return { ms, stepMs: stepMs[stepMs.length >> 1]!, warm: !official, flops };
 }
 
 async function trainPoint(p: Point, a: Args): Promise<Omit<Measured, "maxRssMB">> {
