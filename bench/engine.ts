@@ -13,6 +13,7 @@
 
 import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const root = join(dirname(fileURLToPath(import.meta.url)), "..");
   const py = args.torch ? findTorchPython(root) : undefined;
-  console.log(`maskbit engine bench: ${args.threads} threads, ${args.warmup} warmup + ${args.reps} reps, median ms, best of ${args.rounds} rounds, graph optimization ${args.optimization}`);
+  console.log(`maskbit engine bench: ${args.threads} threads, ${args.warmup} warmup + ${args.reps} reps, median ms, best of ${args.rounds} rounds, graph optimization ${args.optimization}, load ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   if (args.torch && !py) console.log("PyTorch not available (python3 -c 'import torch' failed): ratios skipped");
   const groups = (["conv", "transformer", "matmul", "peak"] as const).filter((g) => args.only.includes(g));
   const timers = Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await prepareGroup(g, args)] as const)));
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
       keepBest(ours, o);
       const t = py ? runTorch(py, root, args, g) : undefined;
       if (t) keepBest(theirs, t);
-      console.log(`round ${round} ${g}: maskbit ${fmt(o)}${t ? ` | pytorch ${fmt(t)}` : ""}`);
+      console.log(`round ${round} ${g}: maskbit ${fmt(o)}${t ? ` | pytorch ${fmt(t)}` : ""}  (load ${loadavg()[0]!.toFixed(1)})`);
     }
   }
   // Both engines run the same computation, so one FLOP count serves both, read against one ceiling:
