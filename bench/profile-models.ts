@@ -3,7 +3,8 @@
 //
 //   npx tsx bench/profile-models.ts tok-train|tok-encode|tok-decode|gen-sample|gen-train
 //       [--config tok10|gen14|fmnist] [--size 256] [--batch 1] [--threads 2] [--reps 2] [--depth 3]
-//       [--no-profile] [--no-arena] [--no-mem-pattern]   (peak RSS only, with ORT's arena / memory pattern off)
+//       [--no-profile] [--no-arena] [--no-mem-pattern]   (peak RSS and median run time only, with ORT's arena / memory pattern off)
+//       [--resident]   (inference workloads: weights baked into the session as Tokenizer / Generator do, not fed)
 // (tok-* use the 10-bit tokenizer by default, gen-* the 14-bit generator; --config fmnist the small ones.)
 
 import "../src/node/platform.js";
@@ -88,7 +89,8 @@ if (which.startsWith("tok")) {
 await run(graph);
 
 async function run(graph: Graph): Promise<void> {
-  const model = exportModel(graph, outputs);
+  const resident = argv.includes("--resident") && !which.endsWith("-train");
+  const model = exportModel(graph, outputs, resident ? { embed: params } : {});
   const session = await ort.InferenceSession.create(model.bytes, {
     intraOpNumThreads: Number(opt("--threads", "2")), interOpNumThreads: 1, executionProviders: ["cpu"],
     graphOptimizationLevel: "all", enableCpuMemArena: !argv.includes("--no-arena"), enableMemPattern: !argv.includes("--no-mem-pattern"), enableProfiling: !argv.includes("--no-profile"), profileFilePrefix: join(tmpdir(), `maskbit-mprofile-${process.pid}`),
@@ -99,10 +101,16 @@ async function run(graph: Graph): Promise<void> {
     ortFeeds[i.name] = new ort.Tensor(v.dtype as "float32", v.data as Float32Array, [...v.shape]);
   }
   const reps = Number(opt("--reps", "2"));
-  for (let i = 0; i < reps + 1; i++) await session.run(ortFeeds);
+  const times: number[] = [];
+  for (let i = 0; i < reps + 1; i++) {
+    const t0 = performance.now();
+    await session.run(ortFeeds);
+    if (i > 0) times.push(performance.now() - t0);
+  }
   const rssMB = process.resourceUsage().maxRSS / 1024;
   if (argv.includes("--no-profile")) {
-    console.log(`${which} batch ${batch}: peak RSS ${rssMB.toFixed(0)} MB (arena ${!argv.includes("--no-arena")}, mem pattern ${!argv.includes("--no-mem-pattern")})`);
+    const median = times.sort((a, b) => a - b)[times.length >> 1]!;
+    console.log(`${which} batch ${batch}: peak RSS ${rssMB.toFixed(0)} MB, median run ${median.toFixed(1)} ms of ${reps} (arena ${!argv.includes("--no-arena")}, mem pattern ${!argv.includes("--no-mem-pattern")}, weights ${resident ? "resident" : "fed"})`);
     return;
   }
   session.endProfiling();

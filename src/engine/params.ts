@@ -10,13 +10,23 @@ import type { ParamSource } from "./runtime/session.js";
 
 export class ParamStore implements ParamSource {
   readonly values = new Map<string, HostTensor>();
+  private revisionCount = 0;
 
   constructor(entries?: Iterable<[string, HostTensor]>) {
     if (entries) for (const [k, v] of entries) this.values.set(k, v);
   }
 
   get(key: string): HostTensor | undefined { return this.values.get(key); }
-  set(key: string, value: HostTensor): void { this.values.set(key, value); }
+  /** Replaces a value and bumps `revision`, so sessions with these weights resident are rebuilt. */
+  set(key: string, value: HostTensor): void {
+    this.values.set(key, value);
+    this.revisionCount++;
+  }
+  /**
+   * Counts set() calls: inference sessions bake the weights in when they compile and recompile
+   * once this changes. Writing into a value's array in place is not seen; set() the tensor instead.
+   */
+  get revision(): number { return this.revisionCount; }
   keys(): string[] { return [...this.values.keys()]; }
   get size(): number { return this.values.size; }
 

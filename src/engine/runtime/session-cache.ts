@@ -58,3 +58,64 @@ export class LazySession<T extends Disposable> {
     return this.cache.dispose();
   }
 }
+
+/**
+ * Sessions with resident weights (compiled with the values of a ParamStore at some revision).
+ * When `revision()` moves on, the next get() starts a fresh cache; the stale sessions are
+ * released as soon as no hold() is in flight (a run never loses its session under it).
+ */
+export class ResidentSessionCache<T extends Disposable> {
+  private current: SessionCache<T>;
+  private builtAt: number;
+  private retired: SessionCache<T>[] = [];
+  private busy = 0;
+
+  constructor(private readonly owner: string, private readonly revision: () => number) {
+    this.current = new SessionCache(owner);
+    this.builtAt = revision();
+  }
+
+  get(key: string, create: () => Promise<T>): Promise<T> {
+    this.sync();
+    return this.current.get(key, create);
+  }
+
+  /** Retires the sessions if the weights moved on (get() does this; call it to free them earlier). */
+  sync(): void {
+    if (this.current.isDisposed || this.revision() === this.builtAt) return;
+    this.retired.push(this.current);
+    this.current = new SessionCache(this.owner);
+    this.builtAt = this.revision();
+    if (this.busy === 0) void this.releaseRetired();
+  }
+
+  /** Runs `fn` (which uses sessions from get()) with stale sessions kept alive until it settles. */
+  async hold<R>(fn: () => Promise<R>): Promise<R> {
+    this.busy++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.busy === 0) await this.releaseRetired();
+    }
+  }
+
+  /** Live sessions (the current revision's). */
+  get size(): number {
+    return this.current.size;
+  }
+
+  /** Stale sessions still held by a run in flight. */
+  get retiredCount(): number {
+    return this.retired.length;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.current.dispose(), this.releaseRetired()]);
+  }
+
+  private async releaseRetired(): Promise<void> {
+    const old = this.retired;
+    this.retired = [];
+    await Promise.all(old.map((c) => c.dispose()));
+  }
+}

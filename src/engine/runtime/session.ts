@@ -1,5 +1,8 @@
 // A compiled graph: exported once to ONNX, loaded once into an ONNX Runtime session, run many
-// times with fresh feeds. Parameters are looked up by key in a ParamStore at each run.
+// times with fresh feeds. Parameters are either fed by key from a ParamSource at each run (what
+// training needs: the values change every step) or, for inference, baked into the session as
+// initializers at compile time ("resident"), so ORT can pre-pack them once and nothing is copied
+// or checked per run.
 
 import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
 import { onnxRuntime, onnxRuntimeName } from "./backend.js";
@@ -19,11 +22,42 @@ export interface SessionOptions {
   /** "all" (default) or "basic"; "disabled" helps when debugging an export. */
   readonly optimization?: "all" | "basic" | "disabled";
   /**
-   * ONNX Runtime's CPU memory arena (default on). Each session's arena grows in power-of-two chunks
-   * and never shrinks: off, the Fashion-MNIST bench peaked at 520 MB instead of 1400 MB, but its
-   * training steps ran 15-45 % slower.
+   * ONNX Runtime's CPU memory arena. Each session's arena grows in power-of-two chunks and never
+   * shrinks, so every live session keeps its own high-water mark. Default per session kind
+   * (SESSION_MEMORY_DEFAULTS, measured in BENCHMARKS.md "Memory"): off for inference, on for training.
    */
   readonly memoryArena?: boolean;
+  /**
+   * Tokenizer and Generator: bake the weights into their inference sessions (default true), so
+   * they are not fed (and checked) at every run and ORT can pre-pack them once. false feeds them
+   * from the model's ParamStore at each run as training graphs do.
+   */
+  readonly residentWeights?: boolean;
+  /** ORT's memory pattern (plans one block for a run's activations); default per kind as memoryArena. */
+  readonly memoryPattern?: boolean;
+}
+
+/**
+ * What a session is for, which picks the memory defaults: "inference" (weights resident, run a few
+ * times per request) or "training" (parameters fed, the same shapes run thousands of times).
+ */
+export type SessionKind = "inference" | "training";
+
+/** Memory options by kind when SessionOptions leaves them unset; see BENCHMARKS.md "Memory" for the measurements. */
+export const SESSION_MEMORY_DEFAULTS: Readonly<Record<SessionKind, { readonly memoryArena: boolean; readonly memoryPattern: boolean }>> = {
+  inference: { memoryArena: false, memoryPattern: true },
+  training: { memoryArena: true, memoryPattern: true },
+};
+
+/** How a graph is compiled (set by the code that builds it, not by users). */
+export interface CompileOptions {
+  /**
+   * Bake these parameter values into the session (resident weights): the compiled graph then has
+   * no parameter inputs and later changes to the source do not reach it. Implies kind "inference".
+   */
+  readonly residentWeights?: ParamSource;
+  /** Default "inference" with residentWeights, else "training". */
+  readonly kind?: SessionKind;
 }
 
 /** Something that can supply parameter values by state-dict key. */
@@ -31,25 +65,34 @@ export interface ParamSource {
   get(key: string): HostTensor | undefined;
 }
 
+/** The model's interface, without its bytes (the session holds what it needs; resident weights would otherwise be kept twice). */
+export type CompiledModel = Omit<ExportedModel, "bytes" | "externalData">;
+
 export class CompiledGraph {
   private constructor(
     private readonly session: InferenceSession,
-    readonly model: ExportedModel,
+    readonly model: CompiledModel,
+    readonly kind: SessionKind,
   ) {}
 
-  static async create(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: SessionOptions = {}): Promise<CompiledGraph> {
-    const model = exportModel(graph, outputs);
-    const session = await onnxRuntime().InferenceSession.create(model.bytes, {
+  static async create(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: SessionOptions = {}, compile: CompileOptions = {}): Promise<CompiledGraph> {
+    const kind = compile.kind ?? (compile.residentWeights ? "inference" : "training");
+    // Resident weights stay inside the protobuf (no external data): a model past protobuf's 2 GB
+    // limit then fails to encode, which only a generator far beyond the official 14-bit one reaches.
+    const { bytes, externalData: _unused, ...model } = exportModel(graph, outputs, compile.residentWeights ? { embed: compile.residentWeights } : {});
+    const memory = SESSION_MEMORY_DEFAULTS[kind];
+    const session = await onnxRuntime().InferenceSession.create(bytes, {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionProviders: [opts.executionProvider ?? defaultProvider()],
       graphOptimizationLevel: opts.optimization ?? "all",
-      enableCpuMemArena: opts.memoryArena ?? true,
+      enableCpuMemArena: opts.memoryArena ?? memory.memoryArena,
+      enableMemPattern: opts.memoryPattern ?? memory.memoryPattern,
     });
-    return new CompiledGraph(session, model);
+    return new CompiledGraph(session, model, kind);
   }
 
-  /** Keys of the parameters this graph reads. */
+  /** Keys of the parameters this graph reads at each run (none when its weights are resident). */
   get paramKeys(): string[] {
     return this.model.inputs.filter((i) => i.kind === "param").map((i) => i.name);
   }

@@ -7,7 +7,7 @@
 import type { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
-import { SessionCache } from "../../engine/runtime/session-cache.js";
+import { ResidentSessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
@@ -132,10 +132,12 @@ function parseClassNames(file: string, text: string | undefined, numClasses: num
 }
 
 export class Generator {
-  private readonly samplers = new SessionCache<Sampler>("Generator");
+  // Both hold the weights (SessionOptions.residentWeights); a params.set() makes the next call
+  // recompile with the new values, and the stale sessions go once no call is using them.
+  private readonly samplers: ResidentSessionCache<Sampler>;
   /** sample() calls in flight, with the controller that dispose() aborts them through. */
   private readonly running = new Map<Promise<unknown>, AbortController>();
-  private readonly logitGraphs = new SessionCache<CompiledGraph>("Generator");
+  private readonly logitGraphs: ResidentSessionCache<CompiledGraph>;
 
   private constructor(
     readonly config: GeneratorConfig,
@@ -147,6 +149,13 @@ export class Generator {
     readonly dtype: InferenceDType = "fp32",
   ) {
     this.weights = dtype === "fp32" ? undefined : reduceWeights(dtype, new Map(linearWeightKeys(config).map((k) => [k, params.get(k)!])));
+    const revision = () => (this.resident ? params.revision : 0);
+    this.samplers = new ResidentSessionCache("Generator", revision);
+    this.logitGraphs = new ResidentSessionCache("Generator", revision);
+  }
+
+  private get resident(): boolean {
+    return this.session.residentWeights ?? true;
   }
 
   /** The fp16/int8 copies of the linear weights, made once here; undefined for fp32. */
@@ -223,12 +232,12 @@ export class Generator {
     // dispose() during sampling stops this run at its next step (and waits for it) instead of
     // freeing the sessions under it.
     const stop = new AbortController();
-    const run = (async () => {
+    const run = this.samplers.hold(async () => {
       const sampler = await this.sampler(labels.length, settings.guidanceScale !== 0, random.kind);
       const out = await sampler.run({ labels, settings, random, onStep, signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
       const ids = out.ids.reshape([labels.length, this.config.tokenGrid, this.config.tokenGrid]);
       return { out, ids, images: tokenizer ? await tokenizer.decode(ids, { clamp: clamp ?? false }) : undefined };
-    })();
+    });
     this.running.set(run, stop);
     let out, ids, images;
     try {
@@ -250,7 +259,7 @@ export class Generator {
   complete(o: CompleteOptions): Promise<CompletionResult> {
     const settings = samplingSettings(this.config.sampling, o);
     validateGeneratorConfig({ ...this.config, sampling: settings });
-    return completeTokens(this.config, settings, o, (batch, guidance, kind) => this.sampler(batch, guidance, kind));
+    return this.samplers.hold(() => completeTokens(this.config, settings, o, (batch, guidance, kind) => this.sampler(batch, guidance, kind)));
   }
 
   /** Extends an id grid by whole tokens on any side, window by window (see outpaint.ts). */
@@ -265,14 +274,22 @@ export class Generator {
    * never predicted). `mask` (bool [B, L, groups] or [B, L]) replaces slots by the mask token
    * first; `unconditional` uses the null class.
    */
-  async logits(r: LogitsRequest): Promise<HostTensor> {
-    const feeds = logitsFeeds(this.config, r);
-    const b = r.labels.length;
-    const compiled = this.logitGraphs.get(String(b), () => {
-      const { graph, outputs } = buildLogitsGraph(this.config, b, this.weights);
-      return CompiledGraph.create(graph, outputs, this.session);
+  logits(r: LogitsRequest): Promise<HostTensor> {
+    return this.logitGraphs.hold(async () => {
+      const feeds = logitsFeeds(this.config, r);
+      const b = r.labels.length;
+      this.samplers.sync();
+      const compiled = await this.logitGraphs.get(String(b), () => {
+        const { graph, outputs } = buildLogitsGraph(this.config, b, this.weights);
+        return CompiledGraph.create(graph, outputs, this.session, this.resident ? { residentWeights: this.params } : { kind: "inference" });
+      });
+      return (await compiled.run(feeds, this.resident ? undefined : this.params)).logits!;
     });
-    return (await (await compiled).run(feeds, this.params)).logits!;
+  }
+
+  /** Live compiled sessions (samplers and logit graphs), e.g. to check what is held. */
+  get sessionCount(): number {
+    return this.samplers.size + this.logitGraphs.size;
   }
 
   /** Releases every compiled session; the Generator is unusable afterwards. */
@@ -284,7 +301,8 @@ export class Generator {
   }
 
   private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
-    return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session, ...(this.weights ? { weights: this.weights } : {}) }));
+    this.logitGraphs.sync();
+    return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session, residentWeights: this.resident, ...(this.weights ? { weights: this.weights } : {}) }));
   }
 }
 

@@ -89,6 +89,11 @@ export interface SamplerOptions {
   readonly session?: SessionOptions;
   /** fp16/int8 linear weights baked into the step graph (Generator's dtype); default fp32 from the params. */
   readonly weights?: ReducedWeights;
+  /**
+   * Bake the params into the session when it compiles (default true): nothing is fed per step,
+   * and later changes to the params do not reach this sampler. false feeds them at every step.
+   */
+  readonly residentWeights?: boolean;
 }
 
 /** Inverse-CDF draw: the first index whose float64 cumulative probability exceeds u, at most C - 1. */
@@ -155,13 +160,16 @@ export class Sampler {
   private constructor(
     private readonly compiled: CompiledGraph,
     private readonly cfg: GeneratorConfig,
-    private readonly params: ParamSource,
+    /** Fed at every step; undefined when the weights are resident in the session. */
+    private readonly fedParams: ParamSource | undefined,
     readonly options: SamplerOptions,
   ) {}
 
   static async create(cfg: GeneratorConfig, params: ParamSource, o: SamplerOptions): Promise<Sampler> {
     const { graph, outputs } = buildSamplerStep(cfg, o);
-    return new Sampler(await CompiledGraph.create(graph, outputs, o.session), cfg, params, o);
+    const resident = o.residentWeights ?? true;
+    const compiled = await CompiledGraph.create(graph, outputs, o.session, resident ? { residentWeights: params } : { kind: "inference" });
+    return new Sampler(compiled, cfg, resident ? undefined : params, o);
   }
 
   /**
@@ -206,7 +214,7 @@ export class Sampler {
         feeds.uniformCat = u.categorical;
         feeds.gumbelU = u.gumbel;
       }
-      const out = await this.compiled.run(feeds, this.params);
+      const out = await this.compiled.run(feeds, this.fedParams);
       const trace: StepTrace | undefined = o.trace
         ? { numMaskedBefore: masked[0]!, numToMask: ks[0]!, cfgScale, tokensBefore: tokens, modelLogits: out.modelLogits!, probs: out.probs!, rawSamples: out.raw!, scoresSorted: out.scoresSorted! }
         : undefined;

@@ -1,13 +1,15 @@
 // The Stage I tokenizer for inference: images in [0, 1] -> token ids -> images. Weights load
 // strictly from a safetensors file (config in its metadata), a torch.save checkpoint (.bin, the
 // released format) plus a config, or memory. Each entry point compiles its graph once per input
-// shape; the ONNX Runtime sessions belong to the Tokenizer and are released by dispose().
+// shape; the ONNX Runtime sessions belong to the Tokenizer and are released by dispose(). The
+// sessions hold the weights (SessionOptions.residentWeights): `params` stays for save() and
+// export, and a params.set() makes the next call recompile with the new values.
 
 import { Graph, type Tensor } from "../../engine/graph/tensor.js";
 import type { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session.js";
-import { SessionCache } from "../../engine/runtime/session-cache.js";
+import { ResidentSessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError, fmtShape } from "../../engine/errors.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
@@ -76,13 +78,19 @@ export interface DecodeOptions {
 }
 
 export class Tokenizer {
-  private readonly sessions = new SessionCache<CompiledGraph>("Tokenizer");
+  private readonly sessions: ResidentSessionCache<CompiledGraph>;
 
   private constructor(
     readonly config: TokenizerConfig,
     readonly params: ParamStore,
     private readonly sessionOptions: SessionOptions,
-  ) {}
+  ) {
+    this.sessions = new ResidentSessionCache("Tokenizer", () => (this.resident ? params.revision : 0));
+  }
+
+  private get resident(): boolean {
+    return this.sessionOptions.residentWeights ?? true;
+  }
 
   static async load(source: TokenizerSource, opts: TokenizerLoadOptions = {}): Promise<Tokenizer> {
     const read = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
@@ -125,7 +133,11 @@ export class Tokenizer {
    * [B, C, H, W] tensor in [0, 1], RGBA pixels (ImageData), or encoded image bytes (PNG anywhere,
    * JPEG and others in Node), one or a list. `{ returnPreQuant: true }` adds the continuous z.
    */
-  async encode(input: ImageInput, o: EncodeOptions = {}): Promise<EncodeResult> {
+  encode(input: ImageInput, o: EncodeOptions = {}): Promise<EncodeResult> {
+    return this.sessions.hold(() => this.encodeNow(input, o));
+  }
+
+  private async encodeNow(input: ImageInput, o: EncodeOptions): Promise<EncodeResult> {
     const images = await imageInputToTensor(input, this.config.numChannels === 1 ? 1 : 3);
     const [b, , h, w] = this.checkImages("encode", images);
     const withZ = o.returnPreQuant ?? false;
@@ -133,29 +145,33 @@ export class Tokenizer {
       const { ids, latent, preQuant } = buildEncode(g.input("images", "float32", images.shape), this.config);
       return withZ ? { ids, latent, preQuant } : { ids, latent };
     });
-    const { ids, latent, preQuant } = await run.run({ images }, this.params);
+    const { ids, latent, preQuant } = await this.runCompiled(run, { images });
     const result: EncodeResult = this.config.quantizer.kind === "lfq" ? { ids: ids!, latent: latent!, bits: latent! } : { ids: ids!, latent: latent! };
     return withZ ? { ...result, preQuant: preQuant! } : result;
   }
 
   /** ids [B, h, w] (or [B, L] with L a square, row-major) int64 -> images [B, C, h*s, w*s]. */
-  async decode(ids: HostTensor, o: DecodeOptions = {}): Promise<HostTensor> {
-    const grid = this.checkIds(ids);
-    const clamp = o.clamp ?? false;
-    const run = await this.compiled(`decode:${grid.join("x")}:${clamp}`, (g) => ({ images: buildDecodeIds(g.input("ids", "int64", grid), this.config, { clamp }) }));
-    return (await run.run({ ids: ids.reshape(grid) }, this.params)).images!;
+  decode(ids: HostTensor, o: DecodeOptions = {}): Promise<HostTensor> {
+    return this.sessions.hold(async () => {
+      const grid = this.checkIds(ids);
+      const clamp = o.clamp ?? false;
+      const run = await this.compiled(`decode:${grid.join("x")}:${clamp}`, (g) => ({ images: buildDecodeIds(g.input("ids", "int64", grid), this.config, { clamp }) }));
+      return (await this.runCompiled(run, { ids: ids.reshape(grid) })).images!;
+    });
   }
 
   /** encode then decode in one graph. */
-  async reconstruct(images: HostTensor, o: DecodeOptions = {}): Promise<{ readonly images: HostTensor; readonly ids: HostTensor }> {
-    const [b, , h, w] = this.checkImages("reconstruct", images);
-    const clamp = o.clamp ?? false;
-    const run = await this.compiled(`reconstruct:${b}x${h}x${w}:${clamp}`, (g) => {
-      const { ids } = buildEncode(g.input("images", "float32", images.shape), this.config);
-      return { ids, reconstruction: buildDecodeIds(ids, this.config, { clamp }) };
+  reconstruct(images: HostTensor, o: DecodeOptions = {}): Promise<{ readonly images: HostTensor; readonly ids: HostTensor }> {
+    return this.sessions.hold(async () => {
+      const [b, , h, w] = this.checkImages("reconstruct", images);
+      const clamp = o.clamp ?? false;
+      const run = await this.compiled(`reconstruct:${b}x${h}x${w}:${clamp}`, (g) => {
+        const { ids } = buildEncode(g.input("images", "float32", images.shape), this.config);
+        return { ids, reconstruction: buildDecodeIds(ids, this.config, { clamp }) };
+      });
+      const out = await this.runCompiled(run, { images });
+      return { images: out.reconstruction!, ids: out.ids! };
     });
-    const out = await run.run({ images }, this.params);
-    return { images: out.reconstruction!, ids: out.ids! };
   }
 
   /** Releases every compiled session; the Tokenizer is unusable afterwards. */
@@ -163,11 +179,20 @@ export class Tokenizer {
     await this.sessions.dispose();
   }
 
+  /** Live compiled sessions (one per entry point and input shape), e.g. to check what is held. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   private compiled(key: string, build: (g: Graph) => Record<string, Tensor>): Promise<CompiledGraph> {
     return this.sessions.get(key, () => {
       const g = new Graph();
-      return CompiledGraph.create(g, build(g), this.sessionOptions);
+      return CompiledGraph.create(g, build(g), this.sessionOptions, this.resident ? { residentWeights: this.params } : { kind: "inference" });
     });
+  }
+
+  private runCompiled(run: CompiledGraph, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    return run.run(feeds, this.resident ? undefined : this.params);
   }
 
   private checkImages(op: string, images: HostTensor): number[] {

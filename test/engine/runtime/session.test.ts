@@ -4,7 +4,7 @@ import { Graph } from "../../../src/engine/graph/tensor.js";
 import { HostTensor } from "../../../src/engine/host-tensor.js";
 import { FeedError } from "../../../src/engine/errors.js";
 import { add, cast, greater, matmul, mul, reduceSum } from "../../../src/engine/ops/index.js";
-import { CompiledGraph } from "../../../src/engine/runtime/session.js";
+import { CompiledGraph, SESSION_MEMORY_DEFAULTS } from "../../../src/engine/runtime/session.js";
 import { Rng, assertClose, assertEqualValues, randn, runGraph } from "../helpers.js";
 
 /** Awaits a rejected promise and checks it is a FeedError with the given field substrings. */
@@ -128,6 +128,48 @@ describe("CompiledGraph", () => {
     const [a, c] = await Promise.all([withArena!, without!].map(async (s) => (await s.run({ x }, params)).y!));
     assert.deepEqual(c!.toNumbers(), a!.toNumbers());
     await Promise.all([withArena!.dispose(), without!.dispose()]);
+  });
+
+  test("resident weights: no parameter inputs, nothing read at run time, the fed graph's values", async () => {
+    const { g, y } = linear();
+    const x = randn(rng, [4, 3]);
+    const params = new Map([["lin.weight", randn(rng, [3, 2])], ["lin.bias", randn(rng, [2])]]);
+    const fed = await CompiledGraph.create(g, { y }, { threads: 1 });
+    const resident = await CompiledGraph.create(g, { y }, { threads: 1 }, { residentWeights: params });
+    assert.deepEqual(resident.paramKeys, []);
+    assert.deepEqual(resident.model.inputs.map((i) => i.name), ["x"]);
+    assert.equal(resident.kind, "inference");
+    assert.equal(fed.kind, "training");
+    assert.ok(!("bytes" in resident.model), "the model bytes (with the weights) are not kept");
+    const reads: string[] = [];
+    const spy = { get: (k: string) => (reads.push(k), params.get(k)) };
+    const want = (await fed.run({ x }, params)).y!;
+    assertClose((await resident.run({ x }, spy)).y!, want, { rtol: 1e-6, atol: 1e-7 });
+    assertClose((await resident.run({ x })).y!, want, { rtol: 1e-6, atol: 1e-7 });
+    assert.deepEqual(reads, []);
+    await Promise.all([fed.dispose(), resident.dispose()]);
+  });
+
+  test("resident weights: a missing value fails the compile with a FeedError naming the key", async () => {
+    const { g, y } = linear();
+    await assert.rejects(CompiledGraph.create(g, { y }, { threads: 1 }, { residentWeights: new Map() }), (e: unknown) => e instanceof FeedError && e.scope === "lin.weight");
+  });
+
+  test("memory options per kind, overridable: every combination computes the same values", async () => {
+    assert.deepEqual(SESSION_MEMORY_DEFAULTS.inference, { memoryArena: false, memoryPattern: true });
+    assert.deepEqual(SESSION_MEMORY_DEFAULTS.training, { memoryArena: true, memoryPattern: true });
+    const { g, y } = linear();
+    const x = randn(rng, [2, 3]);
+    const params = new Map([["lin.weight", randn(rng, [3, 2])], ["lin.bias", randn(rng, [2])]]);
+    const values: number[][] = [];
+    for (const memoryArena of [true, false]) {
+      for (const memoryPattern of [true, false]) {
+        const s = await CompiledGraph.create(g, { y }, { threads: 1, memoryArena, memoryPattern }, { kind: "inference" });
+        values.push((await s.run({ x }, params)).y!.toNumbers());
+        await s.dispose();
+      }
+    }
+    for (const v of values.slice(1)) assert.deepEqual(v, values[0]);
   });
 
   test("outputs written into preallocated tensors are returned as those tensors", async () => {
