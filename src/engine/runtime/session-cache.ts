@@ -18,16 +18,30 @@ export class SessionCache<T extends Disposable> {
   get(key: string, create: () => Promise<T>): Promise<T> {
     if (this.disposed) throw new FeedError({ op: this.owner, expected: `a live ${this.owner.toLowerCase()}`, got: "one that was disposed", hint: "load it again" });
     let entry = this.entries.get(key);
-    if (!entry) {
+    if (entry) this.entries.delete(key); // re-inserted last: Map order is then least recently used first
+    else {
       entry = create();
-      this.entries.set(key, entry);
-      entry.catch(() => this.entries.delete(key));
+      const created = entry;
+      entry.catch(() => this.entries.get(key) === created && this.entries.delete(key));
     }
+    this.entries.set(key, entry);
     return entry;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Keys from least to most recently used (get() moves a key to the end). */
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** Removes one entry without releasing it: the caller now owns the session. */
+  take(key: string): Promise<T> | undefined {
+    const entry = this.entries.get(key);
+    this.entries.delete(key);
+    return entry;
   }
 
   get isDisposed(): boolean {
@@ -60,31 +74,38 @@ export class LazySession<T extends Disposable> {
 }
 
 /**
- * Sessions with resident weights (compiled with the values of a ParamStore at some revision).
- * When `revision()` moves on, the next get() starts a fresh cache; the stale sessions are
- * released as soon as no hold() is in flight (a run never loses its session under it).
+ * Sessions with resident weights (compiled with the values of a ParamStore at some revision), at
+ * most `maxSessions` of them (least recently used go first: every session holds its own weights
+ * and memory arena). When `revision()` moves on, the next get() starts a fresh cache. Stale and
+ * evicted sessions are released as soon as no hold() is in flight (a run never loses its session).
  */
+/** Sessions a model keeps per cache by default (e.g. encode and decode at two shapes each). */
+export const DEFAULT_MAX_SESSIONS = 4;
+
 export class ResidentSessionCache<T extends Disposable> {
   private current: SessionCache<T>;
   private builtAt: number;
-  private retired: SessionCache<T>[] = [];
+  private retired: Promise<T>[] = [];
   private busy = 0;
 
-  constructor(private readonly owner: string, private readonly revision: () => number) {
+  constructor(private readonly owner: string, private readonly revision: () => number, private readonly maxSessions = DEFAULT_MAX_SESSIONS) {
     this.current = new SessionCache(owner);
     this.builtAt = revision();
   }
 
   get(key: string, create: () => Promise<T>): Promise<T> {
     this.sync();
-    return this.current.get(key, create);
+    const entry = this.current.get(key, create);
+    const keys = this.current.keys();
+    for (const old of keys.slice(0, Math.max(0, keys.length - Math.max(1, this.maxSessions)))) this.retired.push(this.current.take(old)!);
+    if (this.busy === 0 && this.retired.length) void this.releaseRetired();
+    return entry;
   }
 
   /** Retires the sessions if the weights moved on (get() does this; call it to free them earlier). */
   sync(): void {
     if (this.current.isDisposed || this.revision() === this.builtAt) return;
-    this.retired.push(this.current);
-    this.current = new SessionCache(this.owner);
+    for (const key of this.current.keys()) this.retired.push(this.current.take(key)!);
     this.builtAt = this.revision();
     if (this.busy === 0) void this.releaseRetired();
   }
@@ -116,6 +137,6 @@ export class ResidentSessionCache<T extends Disposable> {
   private async releaseRetired(): Promise<void> {
     const old = this.retired;
     this.retired = [];
-    await Promise.all(old.map((c) => c.dispose()));
+    await Promise.all(old.map(async (e) => (await e.catch(() => undefined))?.dispose()));
   }
 }

@@ -33,19 +33,31 @@ export interface SessionOptions {
    * from the model's ParamStore at each run as training graphs do.
    */
   readonly residentWeights?: boolean;
+  /**
+   * Tokenizer and Generator: compiled sessions kept per entry point family (default 4, e.g.
+   * encode and decode at two input shapes); the least recently used beyond that are released.
+   */
+  readonly maxCachedSessions?: number;
   /** ORT's memory pattern (plans one block for a run's activations); default per kind as memoryArena. */
   readonly memoryPattern?: boolean;
 }
 
 /**
- * What a session is for, which picks the memory defaults: "inference" (weights resident, run a few
- * times per request) or "training" (parameters fed, the same shapes run thousands of times).
+ * What a session is for, which picks the memory defaults: "inference" (weights resident, one run
+ * per request: tokenizer encode / decode, logits), "sampling" (weights resident, a step graph run
+ * once per decoding step) or "training" (parameters fed, the same shapes run thousands of times).
  */
-export type SessionKind = "inference" | "training";
+export type SessionKind = "inference" | "sampling" | "training";
 
-/** Memory options by kind when SessionOptions leaves them unset; see BENCHMARKS.md "Memory" for the measurements. */
+/**
+ * Memory options by kind when SessionOptions leaves them unset. Measured (BENCHMARKS.md "Memory",
+ * Fashion-MNIST models): without the arena the tokenizer's encode / decode peaked 20-30 MB lower
+ * at no cost in time, but a sampling step ran 15-60 % slower (its many small per-run buffers
+ * then come from malloc) and training steps 7-15 % slower; both keep it.
+ */
 export const SESSION_MEMORY_DEFAULTS: Readonly<Record<SessionKind, { readonly memoryArena: boolean; readonly memoryPattern: boolean }>> = {
   inference: { memoryArena: false, memoryPattern: true },
+  sampling: { memoryArena: true, memoryPattern: true },
   training: { memoryArena: true, memoryPattern: true },
 };
 
@@ -53,7 +65,7 @@ export const SESSION_MEMORY_DEFAULTS: Readonly<Record<SessionKind, { readonly me
 export interface CompileOptions {
   /**
    * Bake these parameter values into the session (resident weights): the compiled graph then has
-   * no parameter inputs and later changes to the source do not reach it. Implies kind "inference".
+   * no parameter inputs and later changes to the source do not reach it.
    */
   readonly residentWeights?: ParamSource;
   /** Default "inference" with residentWeights, else "training". */

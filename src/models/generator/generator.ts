@@ -150,8 +150,8 @@ export class Generator {
   ) {
     this.weights = dtype === "fp32" ? undefined : reduceWeights(dtype, new Map(linearWeightKeys(config).map((k) => [k, params.get(k)!])));
     const revision = () => (this.resident ? params.revision : 0);
-    this.samplers = new ResidentSessionCache("Generator", revision);
-    this.logitGraphs = new ResidentSessionCache("Generator", revision);
+    this.samplers = new ResidentSessionCache("Generator", revision, session.maxCachedSessions);
+    this.logitGraphs = new ResidentSessionCache("Generator", revision, session.maxCachedSessions);
   }
 
   private get resident(): boolean {

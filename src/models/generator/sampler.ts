@@ -168,7 +168,7 @@ export class Sampler {
   static async create(cfg: GeneratorConfig, params: ParamSource, o: SamplerOptions): Promise<Sampler> {
     const { graph, outputs } = buildSamplerStep(cfg, o);
     const resident = o.residentWeights ?? true;
-    const compiled = await CompiledGraph.create(graph, outputs, o.session, resident ? { residentWeights: params } : { kind: "inference" });
+    const compiled = await CompiledGraph.create(graph, outputs, o.session, { kind: "sampling", ...(resident ? { residentWeights: params } : {}) });
     return new Sampler(compiled, cfg, resident ? undefined : params, o);
   }
 

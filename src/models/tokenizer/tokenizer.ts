@@ -85,7 +85,7 @@ export class Tokenizer {
     readonly params: ParamStore,
     private readonly sessionOptions: SessionOptions,
   ) {
-    this.sessions = new ResidentSessionCache("Tokenizer", () => (this.resident ? params.revision : 0));
+    this.sessions = new ResidentSessionCache("Tokenizer", () => (this.resident ? params.revision : 0), sessionOptions.maxCachedSessions);
   }
 
   private get resident(): boolean {

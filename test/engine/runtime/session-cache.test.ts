@@ -32,7 +32,7 @@ test("SessionCache: one create per key, a failed create is retried, dispose rele
 
 test("ResidentSessionCache: a new revision recompiles; stale sessions live until the hold using them settles", async () => {
   let revision = 0, made = 0;
-  const cache = new ResidentSessionCache<Fake>("Model", () => revision);
+  const cache = new ResidentSessionCache<Fake>("Model", () => revision, 4);
   const create = async () => new Fake(made++);
   const first = await cache.get("k", create);
   assert.equal(await cache.get("k", create), first, "same revision: cached");
@@ -63,4 +63,28 @@ test("ResidentSessionCache: a new revision recompiles; stale sessions live until
   const third = await cache.get("k", create);
   await cache.dispose();
   assert.ok(third.disposed);
+});
+
+test("ResidentSessionCache: beyond maxSessions the least recently used session is released, not one in use", async () => {
+  let made = 0;
+  const cache = new ResidentSessionCache<Fake>("Model", () => 0, 2);
+  const create = async () => new Fake(made++);
+  const a = await cache.get("a", create);
+  const b = await cache.get("b", create);
+  assert.equal(await cache.get("a", create), a, "a is now the most recently used");
+  let finish!: () => void;
+  const gate = new Promise<void>((r) => (finish = r));
+  const running = cache.hold(async () => {
+    await cache.get("c", create);
+    await gate;
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(b.disposed, false, "evicted while a hold is in flight: kept until it settles");
+  assert.equal(cache.size, 2);
+  finish();
+  await running;
+  assert.equal(b.disposed, true);
+  assert.equal(a.disposed, false);
+  await cache.dispose();
+  assert.ok(a.disposed);
 });

@@ -157,6 +157,7 @@ describe("CompiledGraph", () => {
 
   test("memory options per kind, overridable: every combination computes the same values", async () => {
     assert.deepEqual(SESSION_MEMORY_DEFAULTS.inference, { memoryArena: false, memoryPattern: true });
+    assert.deepEqual(SESSION_MEMORY_DEFAULTS.sampling, { memoryArena: true, memoryPattern: true });
     assert.deepEqual(SESSION_MEMORY_DEFAULTS.training, { memoryArena: true, memoryPattern: true });
     const { g, y } = linear();
     const x = randn(rng, [2, 3]);
