@@ -22,9 +22,8 @@ export interface SessionOptions {
   /** "all" (default) or "basic"; "disabled" helps when debugging an export. */
   readonly optimization?: "all" | "basic" | "disabled";
   /**
-   * ONNX Runtime's CPU memory arena. Each session's arena grows in power-of-two chunks and never
-   * shrinks, so every live session keeps its own high-water mark. Default per session kind
-   * (SESSION_MEMORY_DEFAULTS, measured in BENCHMARKS.md "Memory"): off for inference, on for training.
+   * ONNX Runtime's CPU memory arena. Each session's arena grows and never shrinks, so every live
+   * session keeps its own high-water mark. Default per session kind (SESSION_MEMORY_DEFAULTS): on.
    */
   readonly memoryArena?: boolean;
   /**
@@ -38,7 +37,7 @@ export interface SessionOptions {
    * encode and decode at two input shapes); the least recently used beyond that are released.
    */
   readonly maxCachedSessions?: number;
-  /** ORT's memory pattern (plans one block for a run's activations); default per kind as memoryArena. */
+  /** ORT's memory pattern (one planned block for a run's activations); default per kind (SESSION_MEMORY_DEFAULTS): off. */
   readonly memoryPattern?: boolean;
 }
 
@@ -50,15 +49,18 @@ export interface SessionOptions {
 export type SessionKind = "inference" | "sampling" | "training";
 
 /**
- * Memory options by kind when SessionOptions leaves them unset. Measured (BENCHMARKS.md "Memory",
- * Fashion-MNIST models): without the arena the tokenizer's encode / decode peaked 20-30 MB lower
- * at no cost in time, but a sampling step ran 15-60 % slower (its many small per-run buffers
- * then come from malloc) and training steps 7-15 % slower; both keep it.
+ * Memory options by kind when SessionOptions leaves them unset, each picked by measurement
+ * (BENCHMARKS.md "Memory per session kind", Fashion-MNIST models, alternating runs). The memory
+ * pattern is what made the arena expensive: it asks for one block per run sized for every
+ * activation, and the arena keeps it. With the arena on and the pattern off the arena reuses
+ * chunks best-fit: peak RSS fell 20-30 % for encode / decode / sampling at no cost in time and
+ * 27-33 % for training steps at 0-13 % more time (median 3 %). Without the arena, sampling steps
+ * ran 15-60 % and generator training steps 35-45 % slower for no smaller peak.
  */
 export const SESSION_MEMORY_DEFAULTS: Readonly<Record<SessionKind, { readonly memoryArena: boolean; readonly memoryPattern: boolean }>> = {
-  inference: { memoryArena: false, memoryPattern: true },
-  sampling: { memoryArena: true, memoryPattern: true },
-  training: { memoryArena: true, memoryPattern: true },
+  inference: { memoryArena: true, memoryPattern: false },
+  sampling: { memoryArena: true, memoryPattern: false },
+  training: { memoryArena: true, memoryPattern: false },
 };
 
 /** How a graph is compiled (set by the code that builds it, not by users). */
