@@ -53,9 +53,10 @@ export type SessionKind = "inference" | "sampling" | "training";
  * (BENCHMARKS.md "Memory per session kind", Fashion-MNIST models, alternating runs). The memory
  * pattern is what made the arena expensive: it asks for one block per run sized for every
  * activation, and the arena keeps it. With the arena on and the pattern off the arena reuses
- * chunks best-fit: peak RSS fell 20-30 % for encode / decode / sampling at no cost in time and
- * 27-33 % for training steps at 0-13 % more time (median 3 %). Without the arena, sampling steps
- * ran 15-60 % and generator training steps 35-45 % slower for no smaller peak.
+ * chunks best-fit: a one-session process peaked 12-28 % lower for encode / decode / sampling at
+ * no measurable cost in time, and 26-34 % lower for training steps at 1-13 % more time (median
+ * 3 %). Without the arena, sampling steps ran 10-65 % and generator training steps 38-48 %
+ * slower, for no smaller peak.
  */
 export const SESSION_MEMORY_DEFAULTS: Readonly<Record<SessionKind, { readonly memoryArena: boolean; readonly memoryPattern: boolean }>> = {
   inference: { memoryArena: true, memoryPattern: false },
