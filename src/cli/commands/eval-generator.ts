@@ -53,7 +53,7 @@ export const evalGenerator: Command = {
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
     checkEvalOutputs(NAME, v, [generatorPath, tokenizerPath, v.classifier, v.inception]);
     const inception = inceptionOption(v.inception);
-    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
+    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session, fit, v["classifier-fit"]);
     let pair;
     try {
       pair = await loadModelPair(generatorPath, tokenizerPath, { session, dtype });

@@ -35,7 +35,7 @@ export const evalTokenizer: Command = {
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
     checkEvalOutputs(NAME, v, [tokenizerPath, v.classifier, v.inception]);
     const inception = inceptionOption(v.inception);
-    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
+    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session, fit, v["classifier-fit"]);
     let tokenizer;
     let size: number;
     try {
