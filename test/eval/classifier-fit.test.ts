@@ -26,7 +26,7 @@ test("padded real test images mapped to a resize-trained classifier's fit are th
   assert.deepEqual([...mapped.shape], [N, 1, 32, 32]);
   let worst = 0, differing = 0;
   for (let i = 0; i < mapped.size; i++) {
-    const d = Math.abs(mapped.data[i]! - resized.images.data[i]!);
+    const d = Math.abs((mapped.data as Float32Array)[i]! - resized.images.data[i]!);
     worst = Math.max(worst, d);
     if (d > 0) differing++;
   }
