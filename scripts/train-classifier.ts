@@ -2,9 +2,12 @@
 // models/fmnist-classifier/classifier.safetensors: label-smoothed cross-entropy, AdamW with a warmup
 // + cosine schedule and an EMA of the weights (the EMA is what ships), horizontal flips as the only
 // augmentation (Fashion-MNIST items are roughly mirror-symmetric; crops cost accuracy in short runs).
-// Images are fitted 28 -> 32 by the loader's bilinear resize, the same fit the tokenizer sees.
+// Images are fitted 28 -> 32 by the loader's bilinear resize (--fit resize, the default: the shipped
+// evaluator) or zero-padded (--fit pad, the tokenizer's fit); the file records it as "train_fit", and
+// the evaluation maps padded images to a resize-trained classifier's fit (src/eval/classifier-fit.ts).
 //
 //   npm run train:classifier -- [--epochs 5] [--batch 128] [--lr 2e-3] [--seed 0] [--threads 2]
+//                               [--arch plain|residual] [--fit resize|pad] [--width 32]
 //   npm run train:classifier -- --eval-only     (test accuracy and FD floor of the shipped file)
 
 import "../src/node/platform.js";
@@ -16,16 +19,17 @@ import { ParamStore } from "../src/engine/params.js";
 import { HostTensor } from "../src/engine/host-tensor.js";
 import { TrainState, cosineWithMinimum, type AdamWConfig } from "../src/engine/optim/index.js";
 import { loadFashionMnist } from "../src/data/fashion-mnist.js";
-import { BatchLoader } from "../src/data/loader.js";
+import { BatchLoader, type Fit } from "../src/data/loader.js";
 import { subset } from "../src/data/dataset.js";
 import { ProgressBar } from "../src/node/progress.js";
-import { smallClassifier, smallClassifierFashionMnist, smallClassifierParamCount, type SmallClassifierConfig } from "../src/models/perceptual/small-classifier.js";
+import { SMALL_CLASSIFIER_ARCHS, smallClassifier, smallClassifierFashionMnist, smallClassifierParamCount, type SmallClassifierArch, type SmallClassifierConfig } from "../src/models/perceptual/small-classifier.js";
 import { perceptualInput, smallClassifierPerceptual } from "../src/models/perceptual/perceptual-loss.js";
 import { classifierLoss } from "../src/models/perceptual/classifier-loss.js";
 import {
   DEFAULT_CLASSIFIER_PATH, InDomainClassifier, classAccuracy, fashionMnistEvalImages, writeClassifierFile, type EvalImages,
 } from "../src/eval/classifier.js";
 import { FeatureStats } from "../src/eval/feature-stats.js";
+import { SOURCE_SIZE_KEY, TRAIN_FIT_KEY } from "../src/eval/classifier-fit.js";
 import { frechetDistance } from "../src/eval/frechet.js";
 
 const { values: args } = parseArgs({
@@ -39,6 +43,8 @@ const { values: args } = parseArgs({
     "ema-decay": { type: "string", default: "0.999" },
     width: { type: "string", default: String(smallClassifierFashionMnist.width) },
     seed: { type: "string", default: "0" },
+    arch: { type: "string", default: "plain" },
+    fit: { type: "string", default: "resize" },
     threads: { type: "string", default: "2" },
     data: { type: "string" },
     out: { type: "string", default: DEFAULT_CLASSIFIER_PATH },
@@ -60,7 +66,7 @@ const session = { threads };
 async function evaluate(clf: InDomainClassifier, test: EvalImages, floorCount: number): Promise<{ testAccuracy: number; fdFloor: number }> {
   const t = await clf.run(test.images);
   const testAccuracy = classAccuracy(t.predictions, test.labels);
-  const train = await fashionMnistEvalImages({ split: "train", count: floorCount, dir: args.data });
+  const train = await fashionMnistEvalImages({ split: "train", count: floorCount, dir: args.data, fit });
   const statsOf = async (features: HostTensor) => {
     const s = FeatureStats.empty(clf.featureDim, session);
     await s.add(features);
@@ -75,8 +81,13 @@ async function evaluate(clf: InDomainClassifier, test: EvalImages, floorCount: n
   return { testAccuracy, fdFloor: fd.fid };
 }
 
+const fit = args.fit as Fit;
+if (fit !== "resize" && fit !== "pad") throw new Error(`train-classifier: --fit expects resize or pad, got ${String(args.fit)}`);
+const arch = args.arch as SmallClassifierArch;
+if (!SMALL_CLASSIFIER_ARCHS.includes(arch)) throw new Error(`train-classifier: --arch expects ${SMALL_CLASSIFIER_ARCHS.join(" or ")}, got ${String(args.arch)}`);
+
 async function main(): Promise<void> {
-  const test = await fashionMnistEvalImages({ split: "test", dir: args.data });
+  const test = await fashionMnistEvalImages({ split: "test", dir: args.data, fit });
   const floorCount = num("floor-count");
   if (args["eval-only"]) {
     const clf = InDomainClassifier.load(args.out, { session });
@@ -85,7 +96,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const cfg: SmallClassifierConfig = { ...smallClassifierFashionMnist, width: num("width") };
+  const cfg: SmallClassifierConfig = { ...(arch === "plain" ? {} : { arch }), ...smallClassifierFashionMnist, width: num("width") };
   const seed = num("seed"), batchSize = num("batch"), epochs = num("epochs");
   const adamw: AdamWConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: num("weight-decay"), maxGradNorm: 1.0 };
   const g = new Graph();
@@ -98,10 +109,10 @@ async function main(): Promise<void> {
 
   const fullTrain = await loadFashionMnist({ split: "train", dir: args.data });
   const train = args["train-count"] ? subset(fullTrain, Array.from({ length: num("train-count") }, (_, i) => i)) : fullTrain;
-  const loader = new BatchLoader(train, { batchSize, seed, size: cfg.imageSize, fit: "resize", augment: { crop: null, flipProbability: 0.5 } });
+  const loader = new BatchLoader(train, { batchSize, seed, size: cfg.imageSize, fit, augment: { crop: null, flipProbability: 0.5 } });
   const total = epochs * loader.batchesPerEpoch;
   const schedule = { baseLr: num("lr"), warmup: num("warmup"), total, minimumRate: 0.01 };
-  console.error(`small classifier width ${cfg.width}: ${smallClassifierParamCount(cfg)} parameters; ${epochs} epochs x ${loader.batchesPerEpoch} steps of ${batchSize}, ${threads} threads`);
+  console.error(`small classifier ${arch} width ${cfg.width}: ${smallClassifierParamCount(cfg)} parameters; ${epochs} epochs x ${loader.batchesPerEpoch} steps of ${batchSize}, ${threads} threads`);
 
   const bar = new ProgressBar({ label: "train:classifier", total, everyMs: 30_000 });
   const t0 = performance.now();
@@ -139,7 +150,8 @@ async function main(): Promise<void> {
     fd_floor_train_test: fdFloor.toFixed(4), fd_floor_count: floorCount,
     steps: total, epochs, batch_size: batchSize, seed, lr: schedule.baseLr, warmup: schedule.warmup,
     weight_decay: adamw.weightDecay, label_smoothing: num("label-smoothing"), ema_decay: num("ema-decay"),
-    augment: "hflip p=0.5", fit: "bilinear resize 28->32 (BatchLoader fit resize)",
+    augment: "hflip p=0.5", fit: fit === "resize" ? "bilinear resize 28->32 (BatchLoader fit resize)" : "zero pad 28->32 (BatchLoader fit pad)",
+    [TRAIN_FIT_KEY]: fit, [SOURCE_SIZE_KEY]: 28, arch,
     train_seconds: trainSeconds.toFixed(0), threads,
     command: `npm run train:classifier -- ${process.argv.slice(2).join(" ")}`.trim(),
   };

@@ -5,7 +5,9 @@
 //     "FD-FMNIST", accumulated with FeatureStats and compared with frechetDistance;
 //   - predictions, for the class accuracy of class-conditional samples.
 // Both come from one compiled graph per input size; images of another size than the classifier's
-// are resized in the graph (bilinear, as the perceptual loss does).
+// are resized in the graph (bilinear, as the perceptual loss does). Images fitted otherwise than
+// the classifier's training images (padded images for a classifier trained on resized ones) are
+// first mapped into its fit, also in the graph (see classifier-fit.ts).
 //
 // File format: safetensors with the classifier's state dict, and in __metadata__ "format", "config"
 // (the SmallClassifierConfig as JSON) plus training facts (test accuracy, steps, seed, ...).
@@ -19,18 +21,19 @@ import { CompiledGraph, type SessionOptions } from "../engine/runtime/session.js
 import { argMax, reduceMean } from "../engine/ops/index.js";
 import { CheckpointError, ConfigError, FeedError, fmtShape } from "../engine/errors.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import { smallClassifier, smallClassifierSpecs, type SmallClassifierConfig } from "../models/perceptual/small-classifier.js";
+import { SMALL_CLASSIFIER_ARCHS, smallClassifier, smallClassifierSpecs, type SmallClassifierArch, type SmallClassifierConfig } from "../models/perceptual/small-classifier.js";
 import { perceptualInput, smallClassifierPerceptual } from "../models/perceptual/perceptual-loss.js";
 import { loadFashionMnist } from "../data/fashion-mnist.js";
 import { subset } from "../data/dataset.js";
-import { BatchLoader } from "../data/loader.js";
+import { BatchLoader, type Fit } from "../data/loader.js";
+import { classifierFitOf, mapToClassifierFit, type ClassifierFit } from "./classifier-fit.js";
 
 /** The shipped Fashion-MNIST classifier (resolved from this module, so it works from src/ and dist/). */
 export const DEFAULT_CLASSIFIER_PATH = shippedModelPath("classifier");
 
 export const CLASSIFIER_FORMAT = "maskbit-small-classifier";
 
-const CONFIG_KEYS = ["inChannels", "numClasses", "width", "numStages", "imageSize", "mean", "std"] as const;
+const CONFIG_KEYS = ["arch", "inChannels", "numClasses", "width", "numStages", "imageSize", "mean", "std"] as const;
 
 /** Parses and validates the "config" metadata entry; unknown or missing keys are errors. */
 export function parseClassifierConfig(json: string, source = "config"): SmallClassifierConfig {
@@ -55,7 +58,10 @@ export function parseClassifierConfig(json: string, source = "config"): SmallCla
     if (!Array.isArray(v) || !v.every((x): x is number => typeof x === "number" && Number.isFinite(x))) throw bad(`${k}: an array of numbers`, JSON.stringify(v));
     return v;
   };
+  const arch = rec.arch;
+  if (arch !== undefined && !(SMALL_CLASSIFIER_ARCHS as readonly unknown[]).includes(arch)) throw bad(`arch: one of ${SMALL_CLASSIFIER_ARCHS.join(", ")} (or absent: plain)`, JSON.stringify(arch));
   const cfg: SmallClassifierConfig = {
+    ...(arch === undefined ? {} : { arch: arch as SmallClassifierArch }),
     inChannels: int("inChannels"), numClasses: int("numClasses"), width: int("width"),
     numStages: int("numStages"), imageSize: int("imageSize"), mean: nums("mean"), std: nums("std"),
   };
@@ -112,15 +118,26 @@ export interface ClassifierOptions {
   readonly session?: SessionOptions;
   /** Images per ORT run; larger inputs are split (bounds activation memory). Default 500. */
   readonly batchSize?: number;
+  /** How the images given to run() were fitted to their size; default: as the classifier was trained (no mapping). */
+  readonly imageFit?: Fit;
+  /** Overrides the training fit read from the file's metadata (for files that do not record it). */
+  readonly trainFit?: Fit;
 }
 
 export class InDomainClassifier {
   private readonly compiled = new Map<string, Promise<CompiledGraph>>();
   private readonly batchSize: number;
+  /** How the classifier's training images were fitted (from its metadata, or the trainFit option). */
+  readonly fit: ClassifierFit;
+  /** How the images given to run() are fitted; they are mapped to `fit` in the graph when it differs. */
+  readonly imageFit: Fit;
 
   constructor(readonly config: SmallClassifierConfig, readonly params: ParamStore, readonly metadata: Readonly<Record<string, string>> = {}, private readonly opts: ClassifierOptions = {}) {
     this.batchSize = opts.batchSize ?? 500;
     if (!(Number.isInteger(this.batchSize) && this.batchSize > 0)) throw new ConfigError({ op: "InDomainClassifier", expected: "batchSize a positive integer", got: `${this.batchSize}` });
+    const recorded = classifierFitOf(metadata);
+    this.fit = opts.trainFit ? { ...recorded, trainFit: opts.trainFit } : recorded;
+    this.imageFit = opts.imageFit ?? this.fit.trainFit;
   }
 
   /** The shipped classifier by default. */
@@ -173,7 +190,8 @@ export class InDomainClassifier {
       const g = new Graph();
       const x = g.input("x", "float32", ["B", this.config.inChannels, h, w]);
       const net = smallClassifierPerceptual(this.config);
-      const { logits, features } = smallClassifier(perceptualInput(x, net), this.config);
+      const fitted = mapToClassifierFit(x, this.imageFit, this.fit, this.config.imageSize);
+      const { logits, features } = smallClassifier(perceptualInput(fitted, net), this.config);
       c = CompiledGraph.create(g, { features: reduceMean(features, [2, 3]), logits, predictions: argMax(logits, -1) }, this.opts.session);
       this.compiled.set(key, c);
     }
@@ -201,14 +219,14 @@ export interface EvalImages {
 
 /**
  * The first `count` images of a Fashion-MNIST split, fitted to `size` exactly as the training
- * loader fits them (bilinear resize, uint8 rounding), so real-data features match what the
+ * loader fits them (default bilinear resize with uint8 rounding; or "pad"), so real-data features match what the
  * classifier and the tokenizer were trained on.
  */
-export async function fashionMnistEvalImages(o: { readonly split: "train" | "test"; readonly count?: number; readonly size?: number; readonly dir?: string }): Promise<EvalImages> {
+export async function fashionMnistEvalImages(o: { readonly split: "train" | "test"; readonly count?: number; readonly size?: number; readonly dir?: string; readonly fit?: Fit }): Promise<EvalImages> {
   const full = await loadFashionMnist({ split: o.split, dir: o.dir });
   const count = Math.min(o.count ?? full.count, full.count);
   const data = count === full.count ? full : subset(full, Array.from({ length: count }, (_, i) => i));
-  const loader = new BatchLoader(data, { batchSize: count, seed: 0, shuffle: false, dropLast: false, prefetch: false, size: o.size ?? 32, fit: "resize" });
+  const loader = new BatchLoader(data, { batchSize: count, seed: 0, shuffle: false, dropLast: false, prefetch: false, size: o.size ?? 32, fit: o.fit ?? "resize" });
   const batch = await loader.next();
   return { images: batch.images, labels: batch.labels };
 }

@@ -79,6 +79,18 @@ function computeTaps(inSize: number, outSize: number, boxStart: number, boxSize:
   return { start, count, weights, fixed, taps };
 }
 
+/**
+ * The dense [outSize, inSize] weights one pass of `resize` applies to a uint8 image along an axis
+ * of inSize pixels (PIL's fixed-point weights, divided back to fractions), so a graph can repeat
+ * the pass as a matmul: out = floor(weights @ pixels + 0.5), clamped to [0, 255].
+ */
+export function uint8ResizeMatrix(inSize: number, outSize: number, filter: ResampleFilter): Float64Array {
+  const t = computeTaps(inSize, outSize, 0, inSize, filter);
+  const m = new Float64Array(outSize * inSize);
+  for (let o = 0; o < outSize; o++) for (let k = 0; k < t.count[o]!; k++) m[o * inSize + t.start[o]! + k] = t.fixed[o * t.taps + k]! / ONE;
+  return m;
+}
+
 /** A uint8 result from a fixed-point sum that started at HALF: round half up, clamp. */
 const clip8 = (acc: number): number => {
   const v = Math.floor(acc / ONE);

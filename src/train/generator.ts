@@ -52,7 +52,7 @@ export async function trainGenerator(docIn: ConfigObject, o: GeneratorRunOptions
     const t = recipe.training;
     const evaluator = t.evalSamples > 0
       ? await SampleEvaluator.create({
-        classifier: InDomainClassifier.load(o.classifier ?? DEFAULT_CLASSIFIER_PATH, o.session ? { session: o.session } : {}),
+        classifier: InDomainClassifier.load(o.classifier ?? DEFAULT_CLASSIFIER_PATH, { imageFit: recipe.dataset.fit, ...(o.session ? { session: o.session } : {}) }),
         samples: t.evalSamples, classes: recipe.generator.numClasses, seed: t.seed, batchSize: Math.min(64, t.evalSamples),
         dataset: recipe.dataset, channels: tokenizer.config.numChannels as 1 | 3, ...(o.session ? { session: o.session } : {}),
       })

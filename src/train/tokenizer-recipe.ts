@@ -53,12 +53,12 @@ export interface PerceptualWeights {
 
 /**
  * The frozen perceptual network and its weights, re-keyed under the loss graphs' perceptual scope:
- * torchvision ResNet-50 (safetensors or torch .pth), or the small classifier in the format
- * scripts/train-classifier.ts writes (config in its metadata).
+ * torchvision ResNet-50 (safetensors or torch .pth), or the small classifier (either loss on it) in
+ * the format scripts/train-classifier.ts writes (config in its metadata).
  */
 export function loadPerceptual(losses: LossConfig, path: string): PerceptualWeights {
   const prefix = `${PERCEPTUAL_SCOPE}.`;
   if (losses.perceptualLoss === "resnet50") return { net: resnet50Perceptual, params: readResNet50Weights(path, prefix) };
   const file = readClassifierFile(path);
-  return { net: smallClassifierPerceptual(file.config), params: new ParamStore(file.params.keys().map((k) => [prefix + k, file.params.get(k)!])) };
+  return { net: smallClassifierPerceptual(file.config, losses.perceptualLoss), params: new ParamStore(file.params.keys().map((k) => [prefix + k, file.params.get(k)!])) };
 }

@@ -28,6 +28,7 @@ import { AE_FEEDS, D_FEEDS, EMA_FAKE_OUT, EMA_REAL_OUT, X_HAT, buildAutoencoderS
 import { concatBatches, heldOutBatch, imageLoader, type TrainingImages } from "./images.js";
 import { lrSchedule } from "./recipe.js";
 import { IMAGE_SIZE_METADATA_KEY } from "../models/compat.js";
+import type { Selection } from "./best-checkpoint.js";
 import { scalarOutputs, type PlotGroup, type StepMetrics, type Trainer, type TrainerSnapshot } from "./loop.js";
 import { restoreGroup } from "./checkpoint.js";
 
@@ -53,6 +54,12 @@ export class TokenizerTrainer implements Trainer<TokenizerTrainerMeta> {
     { file: "loss-discriminator.png", title: "discriminator", keys: ["discriminator_loss", "d_gan_loss", "lecam_loss", "logits_real", "logits_fake"] },
     { file: "eval.png", title: "held-out reconstruction PSNR (dB)", keys: ["eval_psnr"] },
   ];
+  /**
+   * <run>/best/ keeps the EMA tokenizer of the highest held-out PSNR: pixel fidelity, which no
+   * loss term is tuned to flatter (a perceptual or adversarial term can trade it away late in a
+   * run, as the v1 discriminator did), and measured without the FD-FMNIST evaluator.
+   */
+  readonly selection: Selection = { key: "eval_psnr", mode: "max" };
   private ae: { state: TrainState; withGan: boolean } | null = null;
   private disc: TrainState | null = null;
   private lecam = { real: 0, fake: 0 };

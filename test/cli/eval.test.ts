@@ -74,6 +74,15 @@ test("eval-tokenizer: JSON report; two shards merged equal the unsharded run", a
   for (const k of ["rfd_fmnist", "psnr", "ssim", "mse", "mae", "codebook_usage", "codebook_entropy"]) assert.ok(Number.isFinite(whole[k]), `${k}: ${whole[k]}`);
   assert.equal(whole.rfid, null);
   assert.ok((whole.codebook_usage as number) > 0 && (whole.codebook_usage as number) <= 1);
+  // The report says which fit the classifier was trained with (padded images are mapped into it).
+  assert.equal((whole.settings as Report).fit, "pad");
+  assert.equal((whole.settings as Report).classifier_fit, "resize");
+  // --classifier-fit pad says the classifier saw padded images: no mapping, other features.
+  assert.equal(await runCli([...tokArgs, "--classifier-fit", "pad", "--json", p("tok-nomap.json")]), 0);
+  const unmapped = readReport(p("tok-nomap.json"));
+  assert.equal((unmapped.settings as Report).classifier_fit, "pad");
+  assert.equal(unmapped.psnr, whole.psnr);
+  assert.notEqual(unmapped.rfd_fmnist, whole.rfd_fmnist);
   const part = readReport(p("tok0.json"));
   assert.equal(part.shard, "0/2");
   // 10 images in batches of 4 are 3 global batches; shard 0/2 takes the first whole batch.
@@ -111,6 +120,8 @@ test("eval: clear errors (exit 2 usage, 3 input) for a missing Inception file, a
     assert.equal(await runCli([...tokArgs, "--shard", bad]), 2);
     assert.match(errors.at(-1)!, /--shard/);
   }
+  assert.equal(await runCli([...tokArgs, "--classifier-fit", "crop"]), 2);
+  assert.match(errors.at(-1)!, /--classifier-fit/);
   assert.equal(await runCli([...tokArgs, "--shard", "0/2"]), 2, "a shard without --save-shard");
   assert.match(errors.at(-1)!, /--save-shard/);
   assert.equal(await runCli([...tokArgs, "--limit", "2", "--shard", "0/3", "--save-shard", p("x.safetensors")]), 3, "an empty shard");

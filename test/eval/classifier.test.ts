@@ -24,6 +24,8 @@ test("classifier config: JSON round trip; unknown keys, bad values and invalid a
   assert.throws(() => parseClassifierConfig(JSON.stringify({ ...cfg, width: 2.5 })), ConfigError);
   assert.throws(() => parseClassifierConfig(JSON.stringify({ ...cfg, mean: ["0.5"] })), ConfigError);
   assert.throws(() => parseClassifierConfig(JSON.stringify({ ...cfg, width: 12 })), ConfigError, "12 is not a multiple of the GroupNorm groups");
+  assert.deepEqual(parseClassifierConfig(JSON.stringify({ ...cfg, arch: "residual" })), { ...cfg, arch: "residual" });
+  assert.throws(() => parseClassifierConfig(JSON.stringify({ ...cfg, arch: "vgg" })), (e: unknown) => e instanceof ConfigError && e.got.includes("vgg"));
   assert.throws(() => parseClassifierConfig("[1, 2]"), ConfigError);
   assert.throws(() => parseClassifierConfig("{"), ConfigError);
 });
@@ -88,4 +90,17 @@ test("shipped classifier: >= 0.9 accuracy on the first 2,000 test images; FD of 
   const vsNoise = (await frechetDistance(a, n, { session })).fid;
   assert.ok(halves >= 0 && halves * 20 < vsNoise, `FD real halves ${halves}, real vs noise ${vsNoise}`);
   await clf.dispose();
+});
+
+test("shipped perceptual net (models/fmnist-perceptual): residual, trained on padded images, >= 0.85 on padded test[:2000]; not the evaluator", async () => {
+  const path = join(import.meta.dirname, "../../models/fmnist-perceptual/classifier.safetensors");
+  const file = readClassifierFile(path);
+  assert.equal(file.config.arch, "residual");
+  assert.equal(file.metadata.train_fit, "pad");
+  assert.notEqual(file.metadata.seed, readClassifierFile(DEFAULT_CLASSIFIER_PATH).metadata.seed);
+  const clf = new InDomainClassifier(file.config, file.params, file.metadata, { session, imageFit: "pad" });
+  const real = await fashionMnistEvalImages({ split: "test", count: 2000, fit: "pad" });
+  const accuracy = classAccuracy((await clf.run(real.images)).predictions, real.labels);
+  await clf.dispose();
+  assert.ok(accuracy >= 0.85, `accuracy on padded test[:2000] ${accuracy}`);
 });

@@ -26,6 +26,7 @@ export const EVAL_COMMON_OPTIONS = {
   inception: { type: "string" },
   data: { type: "string" },
   fit: { type: "string", default: "pad" },
+  "classifier-fit": { type: "string" },
   batch: { type: "string" },
   shard: { type: "string" },
   json: { type: "string" },
@@ -41,6 +42,9 @@ export const EVAL_COMMON_HELP = [
   "  --inception <file>     FID Inception-v3 weights (safetensors; see README) for rFID / gFID / IS",
   "  --data <dir>           Fashion-MNIST IDX directory (default: /usr/share/datasets/fashion-mnist)",
   "  --fit pad|resize       how 28x28 images become the model's size (default pad, as the shipped recipes train)",
+  "  --classifier-fit pad|resize  how the classifier's training images were fitted, for a file that",
+  "                         does not record it (default: its metadata, else resize); --fit pad images",
+  "                         are mapped to a resize-trained classifier's fit (centre crop + its resize)",
   "  --batch <B>            images per batch (default 64)",
   "  --shard i/n            do block i of n of the work (merge the shards' --save-shard files with eval-merge)",
   "  --json <file>          write the report there instead of stdout",
@@ -50,9 +54,9 @@ export const EVAL_COMMON_HELP = [
   "  --force                replace existing --json / --save-shard files",
 ];
 
-export function fitOption(command: string, value: string | undefined): Fit {
+export function fitOption(command: string, value: string | undefined, flag = "--fit"): Fit {
   if (value === "pad" || value === "resize") return value;
-  throw new UsageError({ op: `maskbit ${command}`, scope: "--fit", expected: "pad or resize", got: JSON.stringify(value) });
+  throw new UsageError({ op: `maskbit ${command}`, scope: flag, expected: "pad or resize", got: JSON.stringify(value) });
 }
 
 export function splitOption(command: string, flag: string, value: string | undefined, fallback: Split): Split {
@@ -61,9 +65,14 @@ export function splitOption(command: string, flag: string, value: string | undef
   throw new UsageError({ op: `maskbit ${command}`, scope: `--${flag}`, expected: "train or test", got: JSON.stringify(v) });
 }
 
-export function loadClassifier(command: string, path: string | undefined, session: SessionOptions): { classifier: InDomainClassifier; path: string } {
+/**
+ * The classifier, told how the evaluated images are fitted (`imageFit`, the command's --fit) so
+ * that it maps them into its own training fit; `trainFit` is --classifier-fit when given.
+ */
+export function loadClassifier(command: string, path: string | undefined, session: SessionOptions, imageFit: Fit, trainFit?: string): { classifier: InDomainClassifier; path: string } {
   const file = modelFile(command, "classifier", path, SHIPPED.classifier);
-  return { classifier: InDomainClassifier.load(file, { session }), path: file };
+  const override = trainFit === undefined ? undefined : fitOption(command, trainFit, "--classifier-fit");
+  return { classifier: InDomainClassifier.load(file, { session, imageFit, trainFit: override }), path: file };
 }
 
 /** Inception weights when --inception is given; a missing file is an error naming the flag. */

@@ -53,7 +53,7 @@ export const evalGenerator: Command = {
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
     checkEvalOutputs(NAME, v, [generatorPath, tokenizerPath, v.classifier, v.inception]);
     const inception = inceptionOption(v.inception);
-    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
+    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session, fit, v["classifier-fit"]);
     let pair;
     try {
       pair = await loadModelPair(generatorPath, tokenizerPath, { session, dtype });
@@ -78,7 +78,7 @@ export const evalGenerator: Command = {
         ...(inception ? { inception } : {}), ...(referenceLimit !== undefined ? { referenceLimit } : {}),
         settings: {
           generator: fileId(generatorPath), tokenizer: fileId(tokenizerPath), classifier: fileId(classifierPath), inception: v.inception === undefined ? null : fileId(v.inception),
-          per_class: perClass, seed, batch: batchSize, dtype, reference: referenceSplit, fit, ...sampling,
+          per_class: perClass, seed, batch: batchSize, dtype, reference: referenceSplit, fit, classifier_fit: classifier.fit.trainFit, ...sampling,
           class_names: generator.classNames ?? null,
         },
         onBatch: batchProgress(`${NAME} ${v.shard ?? ""}`.trim(), v.quiet),

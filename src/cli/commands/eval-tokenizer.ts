@@ -35,7 +35,7 @@ export const evalTokenizer: Command = {
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
     checkEvalOutputs(NAME, v, [tokenizerPath, v.classifier, v.inception]);
     const inception = inceptionOption(v.inception);
-    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session);
+    const { classifier, path: classifierPath } = loadClassifier(NAME, v.classifier, session, fit, v["classifier-fit"]);
     let tokenizer;
     let size: number;
     try {
@@ -50,7 +50,7 @@ export const evalTokenizer: Command = {
       const sums = await runTokenizerEval({
         tokenizer, classifier, data: await fashionMnist(split, v.data), size, fit, batchSize, shard, session,
         ...(inception ? { inception } : {}), ...(limit !== undefined ? { limit } : {}),
-        settings: { tokenizer: fileId(tokenizerPath), classifier: fileId(classifierPath), inception: v.inception === undefined ? null : fileId(v.inception), split, limit: limit ?? null, size, fit },
+        settings: { tokenizer: fileId(tokenizerPath), classifier: fileId(classifierPath), inception: v.inception === undefined ? null : fileId(v.inception), split, limit: limit ?? null, size, fit, classifier_fit: classifier.fit.trainFit },
         onBatch: batchProgress(`${NAME} ${v.shard ?? ""}`.trim(), v.quiet),
       });
       await finishEval(sums, shard, v["save-shard"], v.json, (s) => scoreTokenizerEval(s, session));

@@ -20,6 +20,7 @@ const OPTIONS = {
   classifier: { type: "string" },
   data: { type: "string" },
   fit: { type: "string", default: "pad" },
+  "classifier-fit": { type: "string" },
   reference: { type: "string" },
   "reference-limit": { type: "string" },
   "per-class": { type: "string" },
@@ -65,7 +66,7 @@ export const sweep: Command = {
     "  --write-defaults <file> a copy of the generator with the best setting as its sampling defaults",
     "  --without-default       do not add the stored defaults to the grid",
     "  --force                 allow --write-defaults to replace an existing file (never the input generator)",
-    "  --generator/--tokenizer/--classifier/--data/--fit/--batch/--threads/--quiet as in eval-generator",
+    "  --generator/--tokenizer/--classifier/--data/--fit/--classifier-fit/--batch/--threads/--quiet as in eval-generator",
   ].join("\n"),
   async run(argv) {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
@@ -82,7 +83,8 @@ export const sweep: Command = {
     };
     // Checked before the sweep, which may run for an hour.
     if (v["write-defaults"] !== undefined) checkDefaultsTarget(generatorPath, v["write-defaults"], v.force);
-    const { classifier } = loadClassifier(NAME, v.classifier, session);
+    const fit = fitOption(NAME, v.fit);
+    const { classifier } = loadClassifier(NAME, v.classifier, session, fit, v["classifier-fit"]);
     const generator = await Generator.load(generatorPath, { session });
     const tokenizer = await Tokenizer.load(tokenizerPath, { session });
     try {
@@ -99,7 +101,7 @@ export const sweep: Command = {
         generator, tokenizer, classifier, perClass, batchSize, weights, session, settings, withoutDefault: v["without-default"],
         seed: intOption(NAME, "seed", v.seed, 0),
         k: intOption(NAME, "k", v.k, 3),
-        fit: fitOption(NAME, v.fit),
+        fit,
         reference: await fashionMnist(splitOption(NAME, "reference", v.reference, "test"), v.data),
         ...(referenceLimit !== undefined ? { referenceLimit } : {}),
         onRow: (row, i, n) => {

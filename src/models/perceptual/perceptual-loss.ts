@@ -20,7 +20,7 @@ export interface PerceptualNet {
   readonly mean: readonly number[];
   readonly std: readonly number[];
   /** Builds the network on a normalised batch; parameters go under the caller's scope. */
-  forward(x: Tensor): { readonly logits: Tensor; readonly features: Tensor };
+  forward(x: Tensor): { readonly logits: Tensor; readonly features: Tensor; readonly stages?: readonly Tensor[] };
 }
 
 /** ImageNet statistics used by torchvision's classifiers. */
@@ -37,9 +37,10 @@ export const resnet50Perceptual: PerceptualNet = {
   forward: (x) => resnet50(x),
 };
 
-export function smallClassifierPerceptual(cfg: SmallClassifierConfig): PerceptualNet {
+/** `name` says which loss uses it: "small_classifier" (logit MSE) or "small_classifier_lpips" (lpips-loss.ts). */
+export function smallClassifierPerceptual(cfg: SmallClassifierConfig, name: "small_classifier" | "small_classifier_lpips" = "small_classifier"): PerceptualNet {
   return {
-    name: "small_classifier",
+    name,
     channels: cfg.inChannels,
     inputSize: [cfg.imageSize, cfg.imageSize],
     mean: cfg.mean,

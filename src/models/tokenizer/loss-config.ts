@@ -5,8 +5,13 @@ import { ConfigError } from "../../engine/errors.js";
 import { field, type ConfigObject } from "../../config/yaml.js";
 
 export type AdversarialLoss = "hinge" | "vanilla" | "non-saturating";
-/** "small_classifier" is this project's addition for small grayscale datasets (no official counterpart). */
-export type PerceptualNetName = "resnet50" | "small_classifier";
+/**
+ * "small_classifier" (logit MSE on the project's small classifier) and "small_classifier_lpips"
+ * (LPIPS-style distance of its channel-normalised stage outputs, lpips-loss.ts) are this project's
+ * additions for small grayscale datasets (no official counterpart).
+ */
+export type PerceptualNetName = "resnet50" | "small_classifier" | "small_classifier_lpips";
+export const PERCEPTUAL_NET_NAMES: readonly PerceptualNetName[] = ["resnet50", "small_classifier", "small_classifier_lpips"];
 
 export interface LossConfig {
   readonly reconstructionLoss: "l2" | "l1";
@@ -14,7 +19,7 @@ export interface LossConfig {
   readonly quantizerWeight: number;
   readonly perceptualLoss: PerceptualNetName;
   readonly perceptualWeight: number;
-  /** MSE of logits only (true), or MSE of the last feature map plus MSE of logits (false). */
+  /** MSE of logits only (true), or MSE of the last feature map plus MSE of logits (false); not used by the LPIPS-style loss. */
   readonly perceptualLossOnLogits: boolean;
   /** Global step at which the adversarial terms switch on and the discriminator starts training. */
   readonly discriminatorStart: number;
@@ -80,7 +85,7 @@ export function parseLossConfig(section: ConfigObject, path = "losses"): LossCon
     reconstructionLoss: oneOf(field.string(section, "reconstruction_loss", path), ["l2", "l1"] as const, at("reconstruction_loss")),
     reconstructionWeight: field.number(section, "reconstruction_weight", path, 1.0),
     quantizerWeight: field.number(section, "quantizer_weight", path),
-    perceptualLoss: oneOf(field.string(section, "perceptual_loss", path), ["resnet50", "small_classifier"] as const, at("perceptual_loss"),
+    perceptualLoss: oneOf(field.string(section, "perceptual_loss", path), PERCEPTUAL_NET_NAMES, at("perceptual_loss"),
       '"lpips" and "convnext_s" are not implemented'),
     perceptualWeight: field.number(section, "perceptual_weight", path),
     perceptualLossOnLogits: field.bool(section, "perceptual_loss_on_logits", path, true),

@@ -14,6 +14,7 @@ import { ConfigError, ShapeError, fmtShape } from "../../engine/errors.js";
 import { discriminator, type DiscriminatorConfig } from "./discriminator.js";
 import type { AdversarialLoss, LossConfig } from "./loss-config.js";
 import { perceptualLoss, type PerceptualNet } from "../perceptual/perceptual-loss.js";
+import { lpipsLoss } from "../perceptual/lpips-loss.js";
 
 /** Parameter scopes inside the loss graphs, as in the official loss module's state dict. */
 export const DISCRIMINATOR_SCOPE = "discriminator";
@@ -92,7 +93,10 @@ export function generatorLoss(cfg: LossConfig, inp: GeneratorLossInputs, models:
       throw new ConfigError({ op: "generatorLoss", expected: `the "${cfg.perceptualLoss}" perceptual network for perceptual_weight ${cfg.perceptualWeight}`, got: models.perceptual ? `"${models.perceptual.name}"` : "none" });
     }
     const scope = models.perceptualScope ?? PERCEPTUAL_SCOPE;
-    perceptual = mul(perceptualLoss(x, xHat, models.perceptual, { onLogits: cfg.perceptualLossOnLogits, scope }).loss, cfg.perceptualWeight);
+    const distance = cfg.perceptualLoss === "small_classifier_lpips"
+      ? lpipsLoss(x, xHat, models.perceptual, { scope })
+      : perceptualLoss(x, xHat, models.perceptual, { onLogits: cfg.perceptualLossOnLogits, scope }).loss;
+    perceptual = mul(distance, cfg.perceptualWeight);
   }
 
   if ((inp.entropyLoss === undefined) !== (inp.entropyAnnealing === undefined)) {
