@@ -64,12 +64,8 @@ export function serveStatic(dir: string, o: ServeOptions = {}): Promise<StaticSe
       res.writeHead(403, headers).end();
       return;
     }
-    let size: number;
-    try {
-      const st = statSync(file);
-      if (!st.isFile()) throw new Error("not a file");
-      size = st.size;
-    } catch {
+    const size = regularFileSize(file);
+    if (size === undefined) {
       res.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end("not found\n");
       return;
     }
@@ -97,4 +93,14 @@ export function serveStatic(dir: string, o: ServeOptions = {}): Promise<StaticSe
       });
     });
   });
+}
+
+/** The size of a regular file, or undefined for anything missing, unreadable or not a file. */
+function regularFileSize(file: string): number | undefined {
+  try {
+    const st = statSync(file);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
 }
