@@ -7,6 +7,10 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { trainGenerator } from "../../src/train/generator.js";
+import { trainTokenizer } from "../../src/train/tokenizer.js";
+import { runTokenizerEval, scoreTokenizerEval } from "../../src/eval/run-tokenizer-eval.js";
+import { InDomainClassifier } from "../../src/eval/classifier.js";
+import { loadFashionMnist } from "../../src/data/fashion-mnist.js";
 import { Tokenizer } from "../../src/models/tokenizer/tokenizer.js";
 import { Generator } from "../../src/models/generator/generator.js";
 import { parseTokenizerRecipe } from "../../src/train/tokenizer-recipe.js";
@@ -17,7 +21,7 @@ import { ConfigError } from "../../src/engine/errors.js";
 import { finishTime, RunClock } from "../../src/train/eta.js";
 import { ProgressBar } from "../../src/node/progress.js";
 import type { BestRecord } from "../../src/train/best-checkpoint.js";
-import { tempDir, tinyGeneratorDoc } from "./helpers.js";
+import { tempDir, tinyGeneratorDoc, tinyTokenizerDoc } from "./helpers.js";
 
 const session = { threads: 1 };
 const dir = tempDir("periodic-eval");
@@ -66,6 +70,36 @@ test("train-generator: periodic evaluation in metrics and plots; best/ is the ar
 test("train-generator: eval_samples must exceed k = 3 and fit the test split", async () => {
   await assert.rejects(trainGenerator(tinyGeneratorDoc(["training.eval_samples=3"]), { out: tempDir("gen-eval-bad"), tokenizer, classifier, session, progress: false }), ConfigError);
   await assert.rejects(trainGenerator(tinyGeneratorDoc(["training.eval_samples=-1"]), { out: tempDir("gen-eval-neg"), tokenizer, classifier, session, progress: false }), ConfigError);
+});
+
+test("train-tokenizer: training.eval_samples scores held-out reconstructions as eval-tokenizer does; best/ is the argmin of eval_rfd", async () => {
+  const out = tempDir("tok-eval");
+  const tdoc = tinyTokenizerDoc(["training.max_train_steps=9", "experiment.eval_every=3", "training.eval_samples=40", "losses.discriminator_start=1000"]);
+  const result = await trainTokenizer(tdoc, { out, classifier, session, progress: false, log: () => {} });
+  assert.equal(result.finished, true);
+  const evals = records(out).filter((r) => "eval_rfd" in r);
+  assert.deepEqual(evals.map((r) => r.step), [3, 6, 9]);
+  for (const r of evals) {
+    assert.ok(Number.isFinite(r.eval_rfd) && r.eval_rfd! > 0, `eval_rfd ${r.eval_rfd}`);
+    assert.ok(r.eval_psnr! > 0 && r.eval_codebook_usage! > 0 && r.eval_codebook_usage! <= 1);
+  }
+  assert.ok(existsSync(join(out, "eval-rfd.png")));
+  const best = JSON.parse(readFileSync(join(out, "best", "best.json"), "utf8")) as BestRecord;
+  const min = Math.min(...evals.map((r) => r.eval_rfd!));
+  assert.deepEqual([best.key, best.mode, best.value, best.step], ["eval_rfd", "min", min, evals.find((r) => r.eval_rfd === min)!.step]);
+  // The number is eval-tokenizer's on the first 40 test images, for the tokenizer best/ holds.
+  const tok = await Tokenizer.load(join(out, "best", "tokenizer.safetensors"), { session });
+  const cls = InDomainClassifier.load(classifier, { imageFit: "resize", session });
+  const again = await scoreTokenizerEval(await runTokenizerEval({ tokenizer: tok, classifier: cls, data: await loadFashionMnist({ split: "test" }), limit: 40, size: 16, fit: "resize", batchSize: 64, session }), session);
+  await Promise.all([tok.dispose(), cls.dispose()]);
+  assert.ok(Math.abs(again.rfd_fmnist - best.value) <= 1e-9 * Math.max(1, best.value), `${again.rfd_fmnist} vs ${best.value}`);
+  assert.ok(Math.abs(again.psnr - best.metrics.eval_psnr!) <= 1e-9 * again.psnr);
+});
+
+test("train-tokenizer: eval_samples must be 0 or 2 up to the held-out count", async () => {
+  for (const n of [1, 10001, -1]) {
+    await assert.rejects(trainTokenizer(tinyTokenizerDoc([`training.eval_samples=${n}`]), { out: tempDir("tok-eval-bad"), classifier, session, progress: false }), ConfigError, `eval_samples=${n}`);
+  }
 });
 
 test("RunClock: remaining steps at the recent step time plus the remaining periodic tasks", () => {
