@@ -52,6 +52,8 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
   readonly evaluate?: () => Promise<Record<string, number>>;
   private state: TrainState | null = null;
   private viewer: Generator | null = null;
+  /** Training step whose weights the viewer holds: a params.set() recompiles its sessions, so it is done once per step. */
+  private viewerStep = -1;
   private readonly batches: TokenBatches;
   private readonly schedule: CosineWithMinimumConfig;
   private readonly keys: string[];
@@ -144,6 +146,9 @@ export class GeneratorTrainer implements Trainer<GeneratorTrainerMeta> {
 
   /** A Generator over the current weights (EMA where kept), for sample grids and export. */
   private async inference(): Promise<Generator> {
+    const step = this.state?.step ?? 0;
+    if (this.viewer && this.viewerStep === step) return this.viewer;
+    this.viewerStep = step;
     const ema = this.state?.emaParams();
     const weights = new Map(this.keys.map((k) => [k, ema?.get(k) ?? this.store.get(k)!]));
     if (!this.viewer) {

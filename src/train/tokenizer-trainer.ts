@@ -76,6 +76,8 @@ export class TokenizerTrainer implements Trainer<TokenizerTrainerMeta> {
   private disc: TrainState | null = null;
   private lecam = { real: 0, fake: 0 };
   private viewer: Tokenizer | null = null;
+  /** Training step whose weights the viewer holds: a params.set() recompiles its sessions, so it is done once per step. */
+  private viewerStep = -1;
   private metrics: ImageMetrics | null = null;
   private readonly aeSchedule: CosineWithMinimumConfig;
   private readonly dSchedule: CosineWithMinimumConfig;
@@ -236,6 +238,9 @@ export class TokenizerTrainer implements Trainer<TokenizerTrainerMeta> {
 
   /** A Tokenizer over the current weights (EMA where kept), for reconstructions and export. */
   private async inference(): Promise<Tokenizer> {
+    const step = this.ae?.state.step ?? 0;
+    if (this.viewer && this.viewerStep === step) return this.viewer;
+    this.viewerStep = step;
     const ema = this.ae?.state.emaParams();
     const weights = new Map(this.tokenizerKeys.map((k) => [k, ema?.get(k) ?? this.store.get(k)!]));
     if (!this.viewer) {

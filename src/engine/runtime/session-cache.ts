@@ -73,15 +73,15 @@ export class LazySession<T extends Disposable> {
   }
 }
 
+/** Sessions a model keeps per cache by default (e.g. encode and decode at two shapes each). */
+export const DEFAULT_MAX_SESSIONS = 4;
+
 /**
  * Sessions with resident weights (compiled with the values of a ParamStore at some revision), at
  * most `maxSessions` of them (least recently used go first: every session holds its own weights
  * and memory arena). When `revision()` moves on, the next get() starts a fresh cache. Stale and
  * evicted sessions are released as soon as no hold() is in flight (a run never loses its session).
  */
-/** Sessions a model keeps per cache by default (e.g. encode and decode at two shapes each). */
-export const DEFAULT_MAX_SESSIONS = 4;
-
 export class ResidentSessionCache<T extends Disposable> {
   private current: SessionCache<T>;
   private builtAt: number;
