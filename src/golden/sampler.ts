@@ -41,7 +41,7 @@ export async function runSamplerCase(c: GoldenCase): Promise<Check[]> {
   const params = ParamStore.loadStrict(generatorParamSpecs(cfg), renameLegacyGeneratorKeys(readWeights(generatorWeights)), generatorWeights);
 
   const sampler = await Sampler.create(cfg, params, {
-    batch: labels.length, guidance: settings.guidanceScale !== 0, randomness: "uniforms", trace: true, session: { threads: 2 },
+    guidance: settings.guidanceScale !== 0, randomness: "uniforms", trace: true, session: { threads: 2 },
   });
   const traces: StepTrace[] = [];
   const predicted: HostTensor[] = [];

@@ -16,22 +16,46 @@ function shapeOperand(e: Emitter, like: Tensor, likeName: string): string {
 
 // --- reshape -------------------------------------------------------------------------------
 
-/** Target dims may use -1 once, and the input's own symbols; a -1 over a symbolic input becomes "B*16"-like. */
+/**
+ * A dim as a product of a static factor and base symbols: 12 is 12, "B" is B, and "B*3" (what a
+ * -1 over a symbolic input infers) is B times 3, so a later reshape can split the 3 off again.
+ */
+function dimFactors(d: Dim): { factor: number; symbols: string[] } {
+  if (typeof d === "number") return { factor: d, symbols: [] };
+  let factor = 1;
+  const symbols: string[] = [];
+  for (const part of d.split("*")) {
+    if (/^[0-9]+$/.test(part)) factor *= Number(part);
+    else symbols.push(part);
+  }
+  return { factor, symbols };
+}
+
+function shapeFactors(dims: readonly Dim[]): { factor: number; symbols: string[] } {
+  const parts = dims.map(dimFactors);
+  return { factor: parts.reduce((a, p) => a * p.factor, 1), symbols: parts.flatMap((p) => p.symbols) };
+}
+
+/**
+ * Target dims may use -1 once, and the input's own symbols (also split off or merged: "B*2" over
+ * [2, -1] gives [2, "B"]); a -1 over a symbolic input becomes "B*16"-like.
+ */
 function inferReshape(x: Tensor, target: readonly Dim[], ctx: InferContext): Dim[] {
   const minus = target.filter((d) => d === -1).length;
   if (minus > 1) ctx.shapeError("at most one -1 in the target shape", fmtShape(target));
-  const xStatic = x.shape.filter((d): d is number => typeof d === "number").reduce((a, b) => a * b, 1);
-  const xSyms = x.shape.filter((d): d is string => typeof d === "string");
-  const tStatic = target.filter((d): d is number => typeof d === "number" && d !== -1).reduce((a, b) => a * b, 1);
-  const tSyms = target.filter((d): d is string => typeof d === "string");
-  const remaining = xSyms.filter((s) => { const i = tSyms.indexOf(s); if (i >= 0) { tSyms.splice(i, 1); return false; } return true; });
-  if (tSyms.length) ctx.shapeError(`symbols of the input ${fmtShape(x.shape)}`, `target ${fmtShape(target)}`);
+  const xs = shapeFactors(x.shape), ts = shapeFactors(target.filter((d) => d !== -1));
+  const remaining = [...xs.symbols];
+  for (const s of ts.symbols) {
+    const i = remaining.indexOf(s);
+    if (i < 0) ctx.shapeError(`symbols of the input ${fmtShape(x.shape)}`, `target ${fmtShape(target)}`);
+    remaining.splice(i, 1);
+  }
   if (minus === 0) {
-    if (remaining.length || xStatic !== tStatic) ctx.shapeError(`a target with ${fmtShape(x.shape)}'s element count`, fmtShape(target));
+    if (remaining.length || xs.factor !== ts.factor) ctx.shapeError(`a target with ${fmtShape(x.shape)}'s element count`, fmtShape(target));
     return [...target];
   }
-  if (xStatic % tStatic !== 0) ctx.shapeError(`a target dividing ${fmtShape(x.shape)}`, fmtShape(target));
-  const factor = xStatic / tStatic;
+  if (xs.factor % ts.factor !== 0) ctx.shapeError(`a target dividing ${fmtShape(x.shape)}`, fmtShape(target));
+  const factor = xs.factor / ts.factor;
   const inferred: Dim = remaining.length ? [...remaining, ...(factor !== 1 ? [factor] : [])].join("*") : factor;
   return target.map((d) => (d === -1 ? inferred : d));
 }

@@ -27,7 +27,7 @@ export interface CompletionResult extends GenerationResult {
 }
 
 /** How a Generator hands its compiled samplers to the editing code. */
-export type SamplerFor = (batch: number, guidance: boolean, randomness: RandomSource["kind"]) => Promise<Sampler>;
+export type SamplerFor = (guidance: boolean, randomness: RandomSource["kind"]) => Promise<Sampler>;
 
 const OP = "Generator.complete";
 
@@ -50,7 +50,7 @@ export async function completeTokens(cfg: GeneratorConfig, settings: SamplingDef
     outIds = new HostTensor("int64", outShape, ids);
   } else {
     const random: RandomSource = o.random ?? { kind: "seed", seed: seed! };
-    const sampler = await samplerFor(batch, settings.guidanceScale !== 0, random.kind);
+    const sampler = await samplerFor(settings.guidanceScale !== 0, random.kind);
     const groups = new HostTensor("int64", [batch, seqLen(cfg), cfg.groups], initial);
     const out = await sampler.run({ labels: o.labels, settings, random, onStep: o.onStep, signal: o.signal, initial: groups });
     outIds = out.ids.reshape(outShape);

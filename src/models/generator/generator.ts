@@ -1,7 +1,7 @@
 // The Stage II generator for inference: class labels -> token ids (and images, given a tokenizer).
 // Weights load strictly from a safetensors file (config in its metadata), a torch.save checkpoint
 // (.bin, the released format, legacy `token_emb.*` keys renamed) plus a config, or memory. Sampler
-// sessions are compiled once per (batch size, guidance on/off, randomness, trace) and released by
+// sessions take any batch size; one is compiled per (guidance on/off, randomness) and released by
 // dispose().
 
 import type { HostTensor } from "../../engine/host-tensor.js";
@@ -233,7 +233,7 @@ export class Generator {
     // freeing the sessions under it.
     const stop = new AbortController();
     const run = this.samplers.hold(async () => {
-      const sampler = await this.sampler(labels.length, settings.guidanceScale !== 0, random.kind);
+      const sampler = await this.sampler(settings.guidanceScale !== 0, random.kind);
       const out = await sampler.run({ labels, settings, random, onStep, signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal });
       const ids = out.ids.reshape([labels.length, this.config.tokenGrid, this.config.tokenGrid]);
       return { out, ids, images: tokenizer ? await tokenizer.decode(ids, { clamp: clamp ?? false }) : undefined };
@@ -259,7 +259,7 @@ export class Generator {
   complete(o: CompleteOptions): Promise<CompletionResult> {
     const settings = samplingSettings(this.config.sampling, o);
     validateGeneratorConfig({ ...this.config, sampling: settings });
-    return this.samplers.hold(() => completeTokens(this.config, settings, o, (batch, guidance, kind) => this.sampler(batch, guidance, kind)));
+    return this.samplers.hold(() => completeTokens(this.config, settings, o, (guidance, kind) => this.sampler(guidance, kind)));
   }
 
   /** Extends an id grid by whole tokens on any side, window by window (see outpaint.ts). */
@@ -300,9 +300,9 @@ export class Generator {
     await this.logitGraphs.dispose();
   }
 
-  private sampler(batch: number, guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
+  private sampler(guidance: boolean, randomness: RandomSource["kind"]): Promise<Sampler> {
     this.logitGraphs.sync();
-    return this.samplers.get(`${batch}:${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { batch, guidance, randomness, session: this.session, residentWeights: this.resident, ...(this.weights ? { weights: this.weights } : {}) }));
+    return this.samplers.get(`${guidance}:${randomness}`, () => Sampler.create(this.config, this.params, { guidance, randomness, session: this.session, residentWeights: this.resident, ...(this.weights ? { weights: this.weights } : {}) }));
   }
 }
 

@@ -4,11 +4,11 @@
 // compiled graph, run T times; the host only computes the per-step scalars (k, CFG scale,
 // temperatures) and carries the token state between runs.
 
-import { Graph, type Tensor } from "../../engine/graph/tensor.js";
+import { Graph, type Dim, type Tensor } from "../../engine/graph/tensor.js";
 import { HostTensor, shapeSize } from "../../engine/host-tensor.js";
 import {
-  add, cast, concat, cumSum, div, equal, gatherElements, lessOrEqual, log, minimum, mul, neg, randomUniform, reduceSum, reshape,
-  slice, softmax, squeeze, sub, topK, unsqueeze, where,
+  add, cast, concat, cumSum, div, equal, expandLike, gather, gatherElements, lessOrEqual, log, minimum, mul, neg, randomUniform, reduceSum,
+  reshape, slice, softmax, squeeze, sub, topK, unsqueeze, where,
 } from "../../engine/ops/index.js";
 import { ForwardContext } from "../../engine/nn/index.js";
 import { CompiledGraph, type ParamSource, type SessionOptions } from "../../engine/runtime/session.js";
@@ -80,7 +80,12 @@ export interface SampleResult {
 }
 
 export interface SamplerOptions {
-  readonly batch: number;
+  /**
+   * A fixed batch size (an exported step graph's static shapes). Omitted, the batch is symbolic:
+   * one session samples any number of images, so a model holds its resident weights once for
+   * every batch size it is asked for.
+   */
+  readonly batch?: number;
   /** Run the doubled (conditional + null-class) batch for classifier-free guidance. */
   readonly guidance: boolean;
   readonly randomness: RandomSource["kind"];
@@ -104,28 +109,41 @@ function categorical(probs: Tensor, u: Tensor): Tensor {
   return minimum(reduceSum(below, [-1]), c - 1);
 }
 
+/** [a; b] along a new leading axis, flattened into the batch: concat([a, b], 0) for a symbolic batch too. */
+function stackBatch(a: Tensor, b: Tensor): Tensor {
+  return reshape(concat([unsqueeze(a, [0]), unsqueeze(b, [0])], 0), [-1, ...a.shape.slice(1)]);
+}
+
+/** The two halves of a stacked batch (stackBatch's inverse). */
+function splitBatch(x: Tensor): [Tensor, Tensor] {
+  const halves = reshape(x, [2, -1, ...x.shape.slice(1)]);
+  return [squeeze(slice(halves, [0], [0], [1]), [0]), squeeze(slice(halves, [0], [1], [2]), [0])];
+}
+
 /** One decoding step as a graph; see SamplerStep / StepTrace for the outputs. */
 export function buildSamplerStep(cfg: GeneratorConfig, o: SamplerOptions): { graph: Graph; outputs: Record<string, Tensor> } {
   const g = new Graph();
   g.reducedWeights = o.weights;
-  const batch = o.batch, l = seqLen(cfg), n = cfg.groups, m = maskId(cfg), slots = numSlots(cfg);
+  const batch: Dim = o.batch ?? "B", l = seqLen(cfg), n = cfg.groups, m = maskId(cfg), slots = numSlots(cfg);
   const tokens = g.input("tokens", "int64", [batch, l, n]);
   const labels = g.input("labels", "int64", [batch]);
   const scalar = (name: string) => g.input(name, "float32", []);
   const [temperature, noiseTemperature, remaining] = ["temperature", "randomizeTemperature", "oneMinusProgress"].map(scalar);
   // One index per sample: editing runs (SampleRequest.initial) re-mask a different count per row.
   const thresholdIndex = g.input("thresholdIndex", "int64", [batch]);
-  const dropMask = (drops: boolean[]) => g.constant(new HostTensor("bool", [drops.length], Uint8Array.from(drops, Number)));
+  // Label dropout per row, shaped like the labels (whatever the batch): false keeps the class.
+  const dropLabel = (drop: boolean) => expandLike(g.constant(new HostTensor("bool", [], Uint8Array.of(Number(drop)))), labels);
   const ctx = ForwardContext.inference();
 
   let modelLogits: Tensor, logits: Tensor;
   if (o.guidance) {
-    const both = { tokens: concat([tokens, tokens], 0), labels: concat([labels, labels], 0), dropLabel: dropMask([...Array(batch).fill(false), ...Array(batch).fill(true)]) };
+    // Conditional rows first, then the same rows with the null class.
+    const both = { tokens: stackBatch(tokens, tokens), labels: stackBatch(labels, labels), dropLabel: stackBatch(dropLabel(false), dropLabel(true)) };
     modelLogits = generatorForward(both, cfg, ctx).logits;
-    const cond = slice(modelLogits, [0], [0], [batch]), uncond = slice(modelLogits, [0], [batch], [2 * batch]);
+    const [cond, uncond] = splitBatch(modelLogits);
     logits = add(cond, mul(scalar("cfgScale"), sub(cond, uncond)));
   } else {
-    modelLogits = logits = generatorForward({ tokens, labels, dropLabel: dropMask(Array(batch).fill(false)) }, cfg, ctx).logits;
+    modelLogits = logits = generatorForward({ tokens, labels, dropLabel: dropLabel(false) }, cfg, ctx).logits;
   }
   const probs = softmax(div(logits, temperature!), -1);
 
@@ -149,7 +167,7 @@ export function buildSamplerStep(cfg: GeneratorConfig, o: SamplerOptions): { gra
   const ids = combineGroups(predicted, { groups: n, groupBits: groupBits(cfg) });
   const outputs: Record<string, Tensor> = {
     next, predicted, ids,
-    numMasked: reduceSum(cast(equal(slice(next, [0], [0], [1]), m), "int64")),
+    numMasked: reduceSum(cast(equal(gather(next, g.constant(HostTensor.i64([0], [])), 0), m), "int64")),
     bits: bitsToLatent(idsToBits(ids, cfg.tokenBits), cfg.tokenGrid),
   };
   if (o.trace) Object.assign(outputs, { modelLogits, probs, raw, scoresSorted: sorted });
@@ -187,11 +205,11 @@ export class Sampler {
     const { cfg, options: o } = this;
     const s = req.settings;
     this.checkRequest(req);
-    const steps = s.steps, slots = numSlots(cfg), m = BigInt(maskId(cfg));
-    const shape = [o.batch, seqLen(cfg), cfg.groups];
+    const steps = s.steps, slots = numSlots(cfg), m = BigInt(maskId(cfg)), batch = req.labels.length;
+    const shape = [batch, seqLen(cfg), cfg.groups];
     let tokens: HostTensor = req.initial ?? new HostTensor("int64", shape, new BigInt64Array(shapeSize(shape)).fill(m));
     const editing = req.initial !== undefined;
-    const unknown = editing ? countMasked(tokens, o.batch, m) : Array<number>(o.batch).fill(slots);
+    const unknown = editing ? countMasked(tokens, batch, m) : Array<number>(batch).fill(slots);
     let masked = [...unknown];
     let last: Record<string, HostTensor> | undefined;
     const labels = HostTensor.i64(req.labels);
@@ -222,7 +240,7 @@ export class Sampler {
       if (editing) {
         const keep = ks.map((k, b) => k <= 0 && unknown[b]! < slots);
         if (keep.some(Boolean)) tokens = keepRows(tokens, out.predicted!, keep);
-        masked = countMasked(tokens, o.batch, m);
+        masked = countMasked(tokens, batch, m);
       } else {
         masked = masked.map(() => out.numMasked!.at(0));
       }
@@ -241,8 +259,10 @@ export class Sampler {
   private checkRequest(req: SampleRequest): void {
     const { cfg, options: o } = this;
     const bad = req.labels.find((y) => !Number.isInteger(y) || y < 0 || y >= cfg.numClasses);
-    if (req.labels.length !== o.batch || bad !== undefined) {
-      throw new FeedError({ op: "Sampler.run", expected: `${o.batch} integer labels in [0, ${cfg.numClasses})`, got: bad !== undefined ? `label ${bad}` : `${req.labels.length} labels` });
+    const count = o.batch ?? Math.max(req.labels.length, 1);
+    if (req.labels.length !== count || bad !== undefined) {
+      const many = o.batch === undefined ? "one or more" : `${o.batch}`;
+      throw new FeedError({ op: "Sampler.run", expected: `${many} integer labels in [0, ${cfg.numClasses})`, got: bad !== undefined ? `label ${bad}` : `${req.labels.length} labels` });
     }
     if (req.random.kind !== o.randomness) {
       throw new FeedError({ op: "Sampler.run", expected: `a "${o.randomness}" random source (as compiled)`, got: `"${req.random.kind}"` });
@@ -255,7 +275,7 @@ export class Sampler {
     }
     const init = req.initial;
     if (init) {
-      const want = [o.batch, seqLen(cfg), cfg.groups];
+      const want = [req.labels.length, seqLen(cfg), cfg.groups];
       if (init.dtype !== "int64" || init.shape.join() !== want.join()) {
         throw new FeedError({ op: "Sampler.run", scope: "initial", expected: `int64 group tokens [${want.join(", ")}]`, got: `${init.dtype}[${init.shape.join(", ")}]` });
       }

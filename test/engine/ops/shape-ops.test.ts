@@ -71,6 +71,21 @@ describe("shape ops forward", () => {
     assertClose(r.b!, { shape: [6, 4], data: iota([24]).toNumbers() });
   });
 
+  test("reshape splits a merged symbol again: [2,B,3] -> [-1,3] -> [2,-1,3] runs for B=4", async () => {
+    const g = new Graph();
+    const x = g.input("x", "float32", [2, "B", 3]);
+    const merged = reshape(x, [-1, 3]);
+    const split = reshape(merged, [2, -1, 3]), named = reshape(merged, [2, "B", 3]);
+    assert.deepEqual([...merged.shape], ["B*2", 3]);
+    assert.deepEqual([...split.shape], [2, "B", 3]);
+    assert.deepEqual([...named.shape], [2, "B", 3]);
+    assertThrowsFields(() => reshape(merged, [4, -1, 3]), ShapeError, { op: "reshape", expected: "a target dividing" });
+    const r = await runGraph(g, { merged, split, named }, { x: iota([2, 4, 3]) });
+    assertClose(r.merged!, { shape: [8, 3], data: iota([24]).toNumbers() });
+    assertClose(r.split!, { shape: [2, 4, 3], data: iota([24]).toNumbers() });
+    assertClose(r.named!, { shape: [2, 4, 3], data: iota([24]).toNumbers() });
+  });
+
   test("reshapeLike x=[6] like=[2,3]", async () => {
     const y = await evaluate1((t, l) => reshapeLike(t, l), [iota([6]), HostTensor.zeros("float32", [2, 3])]);
     assertClose(y, { shape: [2, 3], data: [0, 1, 2, 3, 4, 5] });

@@ -112,3 +112,24 @@ test("sampler: a fixed uniform source gives the same ids on every run and with o
   }
   await sampler.dispose();
 });
+
+test("sampler: one symbolic-batch session samples batches of 1, 3 and 2 token for token like a fixed-batch session of each size", async () => {
+  const any = await Sampler.create(cfg, params, { guidance: true, randomness: "seed" });
+  const traced = await Sampler.create(cfg, params, { guidance: true, randomness: "uniforms", trace: true });
+  for (const batchLabels of [[7], [0, 9, 4], labels]) {
+    const fixed = await Sampler.create(cfg, params, { batch: batchLabels.length, guidance: true, randomness: "seed" });
+    const req = { labels: batchLabels, settings: cfg.sampling, random: { kind: "seed" as const, seed: 11 } };
+    const [a, b] = [await any.run(req), await fixed.run(req)];
+    assert.deepEqual(a.ids.shape, [batchLabels.length, 16]);
+    assert.deepEqual(a.ids.toNumbers(), b.ids.toNumbers(), `batch ${batchLabels.length}`);
+    assert.deepEqual(a.bits.toNumbers(), b.bits.toNumbers());
+    await fixed.dispose();
+  }
+  // The doubled batch keeps the conditional rows first: the golden draws give the golden trace shapes.
+  const steps: SamplerStep[] = [];
+  await traced.run({ labels, settings: cfg.sampling, random: goldenUniforms, onStep: (s) => void steps.push(s) });
+  assert.deepEqual(steps[0]!.trace!.modelLogits.shape, [4, 16, 2, 32]);
+  await assert.rejects(any.run({ labels: [], settings: cfg.sampling, random: { kind: "seed", seed: 1 } }), FeedError);
+  await any.dispose();
+  await traced.dispose();
+});
