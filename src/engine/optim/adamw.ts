@@ -54,15 +54,15 @@ export interface AdamWScalarTensors {
  * clip_grad_norm_: total = sqrt(sum_i ||g_i||^2) over all gradients (the norm of the per-tensor norms),
  * coef = maxNorm / (total + 1e-6), and every gradient is multiplied by min(coef, 1) - always, as
  * PyTorch does, even when no clipping happens. Returns the pre-clipping norm, which is what PyTorch
- * returns and what the official loop logs.
+ * returns and what the official loop logs, and the factor min(coef, 1) (absent without clipping).
  */
-export function clipGradNorm(grads: readonly Tensor[], maxNorm: number | undefined): { grads: Tensor[]; norm: Tensor } {
+export function clipGradNorm(grads: readonly Tensor[], maxNorm: number | undefined): { grads: Tensor[]; norm: Tensor; coef?: Tensor } {
   if (grads.length === 0) throw new FeedError({ op: "clipGradNorm", expected: "at least one gradient", got: "none" });
   // sqrt of the summed squares equals torch's norm of the per-tensor norms up to float32 rounding.
   const norm = sqrt(grads.map((g) => reduceSum(mul(g, g))).reduce((acc, s) => add(acc, s)));
   if (maxNorm === undefined) return { grads: [...grads], norm };
   const coef = minimum(div(maxNorm, add(norm, 1e-6)), 1);
-  return { grads: grads.map((g) => mul(g, coef)), norm };
+  return { grads: grads.map((g) => mul(g, coef)), norm, coef };
 }
 
 export interface AdamWState {
