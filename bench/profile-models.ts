@@ -5,6 +5,7 @@
 //       [--config tok10|gen14|fmnist] [--size 256] [--batch 1] [--threads 2] [--reps 2] [--depth 3]
 //       [--no-profile] [--no-arena] [--no-mem-pattern]   (peak RSS and median run time only, with ORT's arena / memory pattern off)
 //       [--resident]   (inference workloads: weights baked into the session as Tokenizer / Generator do, not fed)
+//       [--op ReduceSum] [--top 20]   (also the slowest nodes of one op type, with their input shapes)
 // (tok-* use the 10-bit tokenizer by default, gen-* the 14-bit generator; --config fmnist the small ones.)
 
 import "../src/node/platform.js";
@@ -26,7 +27,7 @@ import { buildGeneratorTrainingGraph } from "../src/models/generator/objective.j
 import { buildSamplerStep } from "../src/models/generator/sampler.js";
 import { generatorParamSpecs } from "../src/models/generator/transformer.js";
 
-interface TraceEvent { cat: string; name: string; dur: number; ts: number; args?: { op_name?: string } }
+interface TraceEvent { cat: string; name: string; dur: number; ts: number; args?: { op_name?: string; input_type_shape?: Record<string, number[]>[] } }
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1]! : dflt; };
@@ -138,5 +139,17 @@ async function run(graph: Graph): Promise<void> {
   for (const [k, v] of [...byType].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`  ${k.padEnd(32)} ${v.toFixed(1).padStart(9)} ms ${(100 * v / total).toFixed(1).padStart(5)} %`);
   console.log("by scope:");
   for (const [k, v] of [...byScope].sort((a, b) => b[1] - a[1]).slice(0, Number(opt("--top", "20")))) console.log(`  ${v.toFixed(1).padStart(9)} ms  ${k}`);
+  const only = opt("--op", "");
+  if (only) {
+    // The slowest nodes of one op type, with their input shapes: which of them to look at.
+    console.log(`slowest ${only} nodes:`);
+    const nodes = new Map<string, { ms: number; shapes: string }>();
+    for (const e of kernels.filter((k) => k.args?.op_name === only)) {
+      const shapes = (e.args?.input_type_shape ?? []).map((t) => `[${Object.values(t)[0]!.join(", ")}]`).join(" ");
+      const cur = nodes.get(e.name) ?? { ms: 0, shapes };
+      nodes.set(e.name, { ms: cur.ms + e.dur / 1000 / reps, shapes });
+    }
+    for (const [name, n] of [...nodes].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(opt("--top", "20")))) console.log(`  ${n.ms.toFixed(1).padStart(9)} ms  ${name.replace(/_kernel_time$/, "")}  ${n.shapes}`);
+  }
   await session.release();
 }

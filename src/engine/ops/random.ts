@@ -2,8 +2,9 @@
 // flat index, a fed int64 seed and a per-site salt. Runs are therefore deterministic for a seed,
 // resumable (the seed is just a number in the checkpoint) and identical in every runtime, with
 // no random tensors crossing from JS. The hash is the 32-bit integer mixer
-// x = ((x >> 16) ^ x) * 0x45d9f3b (twice), x = (x >> 16) ^ x, done in int64 so that every
-// product stays below 2^63.
+// x = ((x >> 16) ^ x) * 0x45d9f3b (twice), x = (x >> 16) ^ x, done in uint32: the product wraps
+// modulo 2^32 by itself and the shifts are BitShift, so each round is three cheap passes (in
+// int64 it needed a Div for each shift and a mask after each product).
 
 import { defineOp } from "./define-op.js";
 import type { Tensor } from "../graph/tensor.js";
@@ -12,17 +13,18 @@ import { staticSize } from "../graph/shape.js";
 
 const MASK32 = 0xffffffff;
 const MIX = 0x45d9f3b;
+const ONNX_UINT32 = 12;
 
+/** A uint32 constant (written as int64 and cast, which ORT folds at load). */
+const u32 = (e: Emitter, value: number): string => e.op("Cast", [e.scalar(value, "int64")], { to: attr.int(ONNX_UINT32) });
+const shiftRight = (e: Emitter, x: string, bits: number): string => e.op("BitShift", [x, u32(e, bits)], { direction: attr.string("RIGHT") });
+
+/** The mixer on a uint32 tensor. */
 function mix32(e: Emitter, x: string): string {
-  const mask = e.scalar(MASK32, "int64");
-  const shift16 = e.scalar(65536, "int64");
-  const mul = e.scalar(MIX, "int64");
+  const mul = u32(e, MIX);
   let h = x;
-  for (let round = 0; round < 2; round++) {
-    h = e.op("BitwiseXor", [h, e.op("Div", [h, shift16])]);
-    h = e.op("BitwiseAnd", [e.op("Mul", [h, mul]), mask]);
-  }
-  return e.op("BitwiseXor", [h, e.op("Div", [h, shift16])]);
+  for (let round = 0; round < 2; round++) h = e.op("Mul", [e.op("BitwiseXor", [h, shiftRight(e, h, 16)]), mul]);
+  return e.op("BitwiseXor", [h, shiftRight(e, h, 16)]);
 }
 
 const randomUniformOp = defineOp<{ salt: number }>({
@@ -37,14 +39,15 @@ const randomUniformOp = defineOp<{ salt: number }>({
     const mask = e.scalar(MASK32, "int64");
     const size = staticSize(like.shape) !== undefined ? e.scalar(staticSize(like.shape)!, "int64") : e.op("Size", [inputs[0]!]);
     const shape = staticSize(like.shape) !== undefined ? e.i64s(like.shape as number[]) : e.op("Shape", [inputs[0]!]);
-    const index = e.op("Reshape", [e.op("Range", [e.scalar(0, "int64"), size, e.scalar(1, "int64")]), shape]);
-    // key = mix(seed * golden + salt), then each element hashes (index + key) mod 2^32.
+    // The flat index modulo 2^32 (Cast to uint32 keeps the low 32 bits).
+    const index = e.op("Cast", [e.op("Reshape", [e.op("Range", [e.scalar(0, "int64"), size, e.scalar(1, "int64")]), shape])], { to: attr.int(ONNX_UINT32) });
+    // key = mix(seed * golden + salt) on the scalar, then each element hashes (index + key) mod 2^32.
     const seedMixed = e.op("BitwiseAnd", [e.op("Add", [e.op("Mul", [e.op("BitwiseAnd", [inputs[1]!, e.scalar(0x7fffffff, "int64")]), e.scalar(0x9e3779b1, "int64")]), e.scalar(attrs.salt >>> 0, "int64")]), mask]);
-    const key = mix32(e, seedMixed);
-    const h = mix32(e, e.op("BitwiseAnd", [e.op("Add", [index, key]), mask]));
+    const key = mix32(e, e.op("Cast", [seedMixed], { to: attr.int(ONNX_UINT32) }));
+    const h = mix32(e, e.op("Add", [index, key]));
     // Top 23 bits -> bin midpoints (2k + 1) / 2^24 in (0, 1), exactly representable in float32
     // (24 bits would need 25 significant bits above 0.5, and the largest would round to 1.0).
-    const top = e.op("Cast", [e.op("Div", [h, e.scalar(512, "int64")])], { to: attr.int(1) });
+    const top = e.op("Cast", [shiftRight(e, h, 9)], { to: attr.int(1) });
     e.op("Add", [e.op("Mul", [top, e.scalar(2 ** -23, "float32")]), e.scalar(2 ** -24, "float32")], {}, outputs[0]);
   },
   vjp: () => [null, null],

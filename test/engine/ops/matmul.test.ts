@@ -43,9 +43,9 @@ describe("matmul forward", () => {
 
 describe("matmul VJP", () => {
   const rng = new Rng(1212);
-  for (let t = 0; t < 6; t++) {
+  for (let t = 0; t < 7; t++) {
     const m = randInt(rng, 1, 4), k = randInt(rng, 1, 5), n = randInt(rng, 1, 4), bt = randInt(rng, 1, 3);
-    const variants: [number[], number[]][] = [[[m, k], [k, n]], [[bt, m, k], [k, n]], [[m, k], [bt, k, n]], [[bt, 1, m, k], [2, k, n]], [[1, m, k], [bt, k, n]], [[bt, m, k], [bt, k, n]]];
+    const variants: [number[], number[]][] = [[[m, k], [k, n]], [[bt, m, k], [k, n]], [[m, k], [bt, k, n]], [[bt, 1, m, k], [2, k, n]], [[1, m, k], [bt, k, n]], [[bt, m, k], [bt, k, n]], [[2, bt, m, k], [k, n]]];
     const [sa, sb] = variants[t]!;
     test(`matmul VJP a=${fmt(sa)} b=${fmt(sb)}`, async () => {
       await assertGradients(matmul, [randn(rng, sa), randn(rng, sb)]);
