@@ -277,9 +277,10 @@ export class Generator {
   logits(r: LogitsRequest): Promise<HostTensor> {
     return this.logitGraphs.hold(async () => {
       const feeds = logitsFeeds(this.config, r);
+      const b = r.labels.length;
       this.samplers.sync();
-      const compiled = await this.logitGraphs.get("logits", () => {
-        const { graph, outputs } = buildLogitsGraph(this.config, "B", this.weights);
+      const compiled = await this.logitGraphs.get(String(b), () => {
+        const { graph, outputs } = buildLogitsGraph(this.config, b, this.weights);
         return CompiledGraph.create(graph, outputs, this.session, this.resident ? { residentWeights: this.params } : { kind: "inference" });
       });
       return (await compiled.run(feeds, this.resident ? undefined : this.params)).logits!;

@@ -1,6 +1,6 @@
 // The generator's raw output for a given token grid and label: what one forward pass of the
 // official module returns (before guidance, temperature or sampling), for users who check or
-// build on the model. Generator.logits compiles this graph once, for every batch size (a symbolic B).
+// build on the model. Generator.logits compiles this graph once per batch size.
 
 import { Graph, type Tensor } from "../../engine/graph/tensor.js";
 import { HostTensor } from "../../engine/host-tensor.js";
@@ -27,7 +27,7 @@ export interface LogitsRequest {
 }
 
 /** Graph inputs ids [B, L], mask [B, L, N], labels [B], dropLabel [B] -> logits [B, L, N, 2^b]. */
-export function buildLogitsGraph(cfg: GeneratorConfig, batch: number | string = "B", weights?: ReducedWeights): { graph: Graph; outputs: Record<string, Tensor> } {
+export function buildLogitsGraph(cfg: GeneratorConfig, batch: number, weights?: ReducedWeights): { graph: Graph; outputs: Record<string, Tensor> } {
   const g = new Graph();
   g.reducedWeights = weights;
   const l = seqLen(cfg), n = cfg.groups;
