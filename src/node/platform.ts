@@ -7,8 +7,10 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import * as ort from "onnxruntime-node";
-import { setOnnxRuntime } from "../engine/runtime/backend.js";
+import { setMemoryReclaimer, setOnnxRuntime } from "../engine/runtime/backend.js";
 import { setPlatform, type FileSystem } from "../io/platform.js";
 import type { RgbaImage } from "../io/rgba.js";
 import { optionalImport } from "./optional-import.js";
@@ -57,4 +59,8 @@ export function shippedModelPath(part: ShippedModelPart, name: ShippedModelName 
 }
 
 setOnnxRuntime(ort, "onnxruntime-node");
+// A full collection on demand (after compiling from large model bytes): V8 exposes gc() to
+// contexts created after the flag is set, without a command-line flag for the whole process.
+setFlagsFromString("--expose-gc");
+setMemoryReclaimer(runInNewContext("gc") as () => void);
 setPlatform({ name: "node", fs: nodeFileSystem, decodeImage: decodeWithSharp, shippedModels: SHIPPED_MODELS_DIR });

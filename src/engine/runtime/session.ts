@@ -5,7 +5,7 @@
 // or checked per run.
 
 import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
-import { onnxRuntime, onnxRuntimeName } from "./backend.js";
+import { onnxRuntime, onnxRuntimeName, reclaimMemory } from "./backend.js";
 import type { Graph, Shape, Tensor } from "../graph/tensor.js";
 import type { DType, HostArray } from "../graph/dtype.js";
 import { exportModel, type ExportedModel } from "../onnx/export.js";
@@ -83,6 +83,9 @@ export interface ParamSource {
 /** The model's interface, without its bytes (the session holds what it needs; resident weights would otherwise be kept twice). */
 export type CompiledModel = Omit<ExportedModel, "bytes" | "externalData">;
 
+/** Model bytes from which a compile frees its garbage at once (reclaimMemory): 64 MiB. */
+const RECLAIM_AFTER_BYTES = 64 * 2 ** 20;
+
 export class CompiledGraph {
   private constructor(
     private readonly session: InferenceSession,
@@ -94,9 +97,11 @@ export class CompiledGraph {
     const kind = compile.kind ?? (compile.residentWeights ? "inference" : "training");
     // Resident weights stay inside the protobuf (no external data): a model past protobuf's 2 GB
     // limit then fails to encode, which only a generator far beyond the official 14-bit one reaches.
-    const { bytes, externalData: _unused, ...model } = exportModel(graph, outputs, compile.residentWeights ? { embed: compile.residentWeights } : {});
+    let exported: ExportedModel | undefined = exportModel(graph, outputs, compile.residentWeights ? { embed: compile.residentWeights } : {});
+    const model: CompiledModel = { inputs: exported.inputs, outputs: exported.outputs };
+    const size = exported.bytes.length;
     const memory = SESSION_MEMORY_DEFAULTS[kind];
-    const session = await onnxRuntime().InferenceSession.create(bytes, {
+    const session = await onnxRuntime().InferenceSession.create(exported.bytes, {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionProviders: [opts.executionProvider ?? defaultProvider()],
@@ -104,6 +109,10 @@ export class CompiledGraph {
       enableCpuMemArena: opts.memoryArena ?? memory.memoryArena,
       enableMemPattern: opts.memoryPattern ?? memory.memoryPattern,
     });
+    // Large model bytes (resident weights) are garbage now: drop the last reference and free them
+    // before the caller allocates more.
+    exported = undefined;
+    if (size >= RECLAIM_AFTER_BYTES) reclaimMemory();
     return new CompiledGraph(session, model, kind);
   }
 
