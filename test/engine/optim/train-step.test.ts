@@ -132,6 +132,7 @@ function twoLayers() {
 for (const [name, opts] of [
   ["clipping and EMA", OPTS],
   ["no clipping, no EMA", { ...OPTS, adamw: { ...OPTS.adamw, maxGradNorm: undefined }, emaDecay: undefined }],
+  ["two of three tensors trained", { ...OPTS, trainable: ["l1.weight", "l2.bias"] }],
 ] as const) {
   test(`a separate tensor-by-tensor update gives the fused step's numbers bit for bit (${name})`, async () => {
     const data = batches(6, 8);
