@@ -14,7 +14,6 @@
 import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { HostTensor } from "../src/engine/host-tensor.js";
@@ -23,6 +22,7 @@ import { grad } from "../src/engine/autodiff/grad.js";
 import type { Tensor } from "../src/engine/graph/tensor.js";
 import { convBlock, matmulWorkload, medianMs, transformerBlock, weightedSumLoss, type Workload } from "./workloads.js";
 import { countFlops, fmtRate, gflops, PEAK_FLOPS, PEAK_N, peakMsOf } from "./flops.js";
+import { findTorchPython } from "./torch-python.js";
 
 interface Args { reps: number; warmup: number; rounds: number; threads: number; only: string[]; optimization: SessionOptions["optimization"]; torch: boolean }
 
@@ -82,16 +82,6 @@ async function prepareGroup(group: Group, args: Args): Promise<Record<string, Ti
   const make = group === "conv" ? () => convBlock() : () => transformerBlock();
   const f = make(), b = make();
   return { [`${group}_fwd`]: await prepare(f, { out: f.out }, args), [`${group}_fwd_bwd`]: await prepare(b, backwardOutputs(b), args) };
-}
-
-/** The venv's python if present, else python3; undefined when torch cannot be imported. */
-function findTorchPython(root: string): string | undefined {
-  for (const py of [join(root, ".venv-bench/bin/python"), "python3"]) {
-    if (py.includes("/") && !existsSync(py)) continue;
-    const r = spawnSync(py, ["-c", "import torch"], { stdio: "ignore" });
-    if (r.status === 0) return py;
-  }
-  return undefined;
 }
 
 function runTorch(py: string, root: string, args: Args, group: Group): Results {

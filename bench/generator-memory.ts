@@ -28,8 +28,6 @@ for (const batch of batches) {
     onStep: () => { if (first) log(`batch ${batch}: first step`); first = false; },
   });
   log(`batch ${batch}: second step`);
-  (globalThis as { gc?: () => void }).gc?.();
-  log(`batch ${batch}: after gc`);
 }
 console.log(`live sessions: ${gen.sessionCount}`);
 await gen.dispose();

@@ -18,7 +18,6 @@
 
 import "../src/node/platform.js";
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -33,6 +32,7 @@ import { countParameters as countGeneratorParameters, generatorParamSpecs } from
 import { medianMs } from "./workloads.js";
 import { countFlops, fmtRate, gemmPeakTimer, gflops, PEAK_FLOPS, PEAK_N, peakMsOf } from "./flops.js";
 import { fmnistModels, generatorTrainStep, ROOT, tokenizerTrainStep, uniformImages } from "./model-steps.js";
+import { findTorchPython } from "./torch-python.js";
 
 const GROUPS = ["tok10", "gen14", "fmnist"] as const;
 type Group = (typeof GROUPS)[number];
@@ -188,14 +188,6 @@ class Peer {
   }
 }
 
-function findTorchPython(): string | undefined {
-  for (const py of [join(ROOT, ".venv-bench/bin/python"), "python3"]) {
-    if (py.includes("/") && !existsSync(py)) continue;
-    if (spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return py;
-  }
-  return undefined;
-}
-
 const keepBest = (best: Record<string, number>, r: Record<string, unknown>) => {
   for (const [k, v] of Object.entries(r)) if (typeof v === "number") best[k] = Math.min(best[k] ?? Infinity, v);
 };
@@ -255,7 +247,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const a = parseArgs(argv);
   if (a.worker) return worker(a.worker, a);
-  const py = a.torch ? findTorchPython() : undefined;
+  const py = a.torch ? findTorchPython(ROOT) : undefined;
   const os = await import("node:os");
   console.log(`maskbit model bench: ${a.threads} threads, best of ${a.rounds} alternating rounds (median per round), ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   if (a.torch && !py) console.log("PyTorch not available (python3 -c 'import torch' failed): ratios skipped");

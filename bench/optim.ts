@@ -12,7 +12,6 @@
 
 import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { Graph, type Tensor } from "../src/engine/graph/tensor.js";
 import { HostTensor } from "../src/engine/host-tensor.js";
 import { ParamStore } from "../src/engine/params.js";
@@ -20,6 +19,7 @@ import { CompiledGraph } from "../src/engine/runtime/session.js";
 import { grad } from "../src/engine/autodiff/grad.js";
 import { TrainState, adamwStepScalars, adamwUpdate, clipGradNorm, emaUpdate, TOKENIZER_ADAMW, type AdamWConfig } from "../src/engine/optim/index.js";
 import { medianMs, transformerBlock, weightedSumLoss, type Workload } from "./workloads.js";
+import { findTorchPython } from "./torch-python.js";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number) => { const i = argv.indexOf(name); return i >= 0 ? Number(argv[i + 1]) : dflt; };
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   console.log(`  + JS-loop update                               ${b.jsloop!.toFixed(1)} ms   -> step ${(b.fetch! + b.jsloop!).toFixed(1)} ms`);
   await ts.dispose();
 
-  const py = [".venv-bench/bin/python", "python3"].find((p) => (!p.includes("/") || existsSync(p)) && spawnSync(p, ["-c", "import torch"]).status === 0);
+  const py = findTorchPython(".");
   if (!py) return;
   const r = spawnSync(py, ["bench/torch_engine.py", "--optim-batch", String(batch), "--rounds", String(rounds), "--reps", String(reps), "--threads", String(threads)], { encoding: "utf8" });
   const t = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;

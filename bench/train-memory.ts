@@ -9,7 +9,6 @@
 
 import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { HostTensor } from "../src/engine/host-tensor.js";
 import { TrainState, GENERATOR_ADAMW } from "../src/engine/optim/index.js";
 import { Generator } from "../src/models/generator/generator.js";
@@ -17,6 +16,7 @@ import { generator14bit, seqLen } from "../src/models/generator/config.js";
 import { buildGeneratorTrainingGraph } from "../src/models/generator/objective.js";
 import { countParameters, generatorParamSpecs } from "../src/models/generator/transformer.js";
 import { Rng } from "../src/engine/rng.js";
+import { findTorchPython } from "./torch-python.js";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1]! : dflt; };
@@ -45,7 +45,7 @@ async function worker(variant: "fused" | "separate"): Promise<Result> {
 }
 
 function torchResult(): Result | undefined {
-  const py = [".venv-bench/bin/python", "python3"].find((p) => (!p.includes("/") || existsSync(p)) && spawnSync(p, ["-c", "import torch"]).status === 0);
+  const py = findTorchPython(".");
   if (!py || argv.includes("--no-torch")) return undefined;
   const spec = JSON.stringify({ ...cfg });
   const r = spawnSync(py, ["bench/torch_train_step.py", "--spec", spec, "--batch", String(batch), "--steps", String(steps), "--threads", String(threads)], { encoding: "utf8", maxBuffer: 1 << 24 });

@@ -259,8 +259,8 @@ export class Sampler {
   private checkRequest(req: SampleRequest): void {
     const { cfg, options: o } = this;
     const bad = req.labels.find((y) => !Number.isInteger(y) || y < 0 || y >= cfg.numClasses);
-    const count = o.batch ?? Math.max(req.labels.length, 1);
-    if (req.labels.length !== count || bad !== undefined) {
+    const wrongCount = o.batch === undefined ? req.labels.length === 0 : req.labels.length !== o.batch;
+    if (wrongCount || bad !== undefined) {
       const many = o.batch === undefined ? "one or more" : `${o.batch}`;
       throw new FeedError({ op: "Sampler.run", expected: `${many} integer labels in [0, ${cfg.numClasses})`, got: bad !== undefined ? `label ${bad}` : `${req.labels.length} labels` });
     }
