@@ -2,6 +2,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { symmetricEigen, tridiagonalize, tridiagonalEigen } from "../../src/eval/symmetric-eigen.js";
 import { pivotedCholesky } from "../../src/eval/psd-factor.js";
 import { Rng, randomCovariance, randomSymmetric } from "./helpers.js";
@@ -105,4 +108,20 @@ test("pivotedCholesky: F F^T reproduces full-rank and rank-deficient PSD matrice
     }
     assert.ok(err < 1e-12 * Math.max(1, frobenius(s)), `reconstruction error ${err}`);
   }
+});
+
+test("tridiagonalEigen converges next to eigenvalues near 0 (a case that stalled a neighbour-relative deflation test)", () => {
+  const fixture = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "../fixtures/stalled-tridiagonal.json"), "utf8")) as { diag: number[]; off: number[] };
+  const t = { diag: Float64Array.from(fixture.diag), off: Float64Array.from(fixture.off) };
+  const values = tridiagonalEigen(t);
+  // Orthogonal similarity keeps the trace and the Frobenius norm.
+  let trace = 0, frob = 0, sum = 0, sumSq = 0;
+  t.diag.forEach((d, i) => { trace += d; frob += d * d + 2 * t.off[i]! ** 2; });
+  for (const v of values) { sum += v; sumSq += v * v; }
+  assert.ok(Math.abs(sum - trace) < 1e-14 * t.diag.length, `sum of eigenvalues ${sum} vs trace ${trace}`);
+  assert.ok(Math.abs(sumSq - frob) < 1e-14 * t.diag.length * frob, `sum of squares ${sumSq} vs ${frob}`);
+});
+
+test("tridiagonalEigen refuses non-finite entries with a ShapeError", () => {
+  assert.throws(() => tridiagonalEigen({ diag: Float64Array.of(1, Number.NaN), off: Float64Array.of(0.5, 0) }), /finite diagonal and off-diagonal entries/);
 });
