@@ -8,7 +8,7 @@ import { CompiledGraph } from "../../src/engine/runtime/session.js";
 import { Rng, assertClose, randn } from "./helpers.js";
 
 const EXPECTED_OPS = [
-  "reshape", "reshapeLike", "transpose", "unsqueeze", "squeeze", "expand", "expandLike", "slice", "pad", "concat", "shapeCount",
+  "reshape", "reshapeLike", "transpose", "unsqueeze", "squeeze", "expand", "expandLike", "slice", "pad", "concat", "split", "shapeCount",
   "greater", "less", "greaterOrEqual", "lessOrEqual", "equal", "and", "or", "not", "where",
   "cast", "stopGradient", "fillLike", "reduceSum", "reduceMean", "reduceMax",
   "neg", "exp", "log", "sqrt", "reciprocal", "sigmoid", "tanh", "erf", "cos", "sin", "abs", "relu", "sign", "floor", "bitwiseNot", "leakyRelu",

@@ -8,6 +8,7 @@ import type { DType } from "../graph/dtype.js";
 import { attr, type Emitter } from "../onnx/emitter.js";
 import { MissingRuleError, ShapeError, fmtShape } from "../errors.js";
 import { sumToShape } from "./reduce.js";
+import { zerosLike } from "./cast.js";
 
 /** The ONNX shape operand for `like`: a constant when static, else Shape(like). */
 function shapeOperand(e: Emitter, like: Tensor, likeName: string): string {
@@ -281,17 +282,27 @@ const concatOp = defineOp<{ axis: number }>({
     return [{ dtype: first.dtype, shape }];
   },
   onnx: (e, { inputs, outputs, attrs, node }) => e.op("Concat", inputs, { axis: attr.int(normAxis("concat", attrs.axis, node.inputs[0]!.rank)) }, outputs[0]),
-  vjp: ({ g: [g], inputs, attrs }) => {
-    const axis = normAxis("concat", attrs.axis, inputs[0]!.rank);
-    let offset = 0;
-    return inputs.map((t) => {
-      const n = t.shape[axis] as number;
-      const part = slice(g!, [axis], [offset], [offset + n]);
-      offset += n;
-      return part;
-    });
-  },
+  vjp: ({ g: [g], inputs, attrs }) => split(g!, attrs.axis, inputs.map((t) => t.shape[normAxis("concat", attrs.axis, t.rank)] as number)),
 });
+
+const splitOp = defineOp<{ axis: number; sizes: readonly number[] }>({
+  name: "split",
+  infer: (ins, a, ctx) => {
+    const x = ins[0]!;
+    const axis = normAxis("split", a.axis, x.rank, ctx.scope);
+    const total = a.sizes.reduce((p, n) => p + n, 0);
+    if (a.sizes.length === 0 || a.sizes.some((n) => !Number.isInteger(n) || n < 1) || x.shape[axis] !== total) {
+      ctx.shapeError(`positive part sizes adding up to axis ${axis} of ${fmtShape(x.shape)}`, `[${a.sizes.join(", ")}]`);
+    }
+    return a.sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === axis ? n : d)) }));
+  },
+  onnx: (e, { inputs, outputs, attrs, node }) =>
+    e.node("Split", [inputs[0]!, e.i64s(attrs.sizes)], { axis: attr.int(normAxis("split", attrs.axis, node.inputs[0]!.rank)) }, { outputs }),
+  // The parts' cotangents side by side again; a part no gradient flows into contributes zeros.
+  vjp: ({ g, outputs, attrs }) => [concat(g.map((gi, i) => gi ?? zerosLike(outputs[i]!)), attrs.axis)],
+});
+/** x cut along `axis` into consecutive parts of the given sizes (one pass, where slices would each copy). */
+export const split = (x: Tensor, axis: number, sizes: readonly number[]): Tensor[] => splitOp([x], { axis, sizes });
 export const concat = (xs: readonly Tensor[], axis: number): Tensor => (xs.length === 1 ? xs[0]! : concatOp(xs, { axis })[0]!);
 
 // --- shape arithmetic ----------------------------------------------------------------------

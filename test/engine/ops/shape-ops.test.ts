@@ -1,11 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { HostTensor, shapeSize } from "../../../src/engine/host-tensor.js";
-import { Graph } from "../../../src/engine/graph/tensor.js";
+import { Graph, type Tensor } from "../../../src/engine/graph/tensor.js";
 import { MissingRuleError, ShapeError, DTypeError } from "../../../src/engine/errors.js";
 import { grad } from "../../../src/engine/autodiff/grad.js";
 import {
-  concat, expand, expandLike, pad, reduceSum, reshape, reshapeLike, shapeCount, slice, squeeze, transpose, transposeLast2, unsqueeze,
+  add, concat, expand, expandLike, mul, pad, reduceSum, reshape, reshapeLike, shapeCount, slice, split, squeeze, transpose, transposeLast2, unsqueeze,
 } from "../../../src/engine/ops/index.js";
 import { CompiledGraph } from "../../../src/engine/runtime/session.js";
 import {
@@ -156,6 +156,16 @@ describe("shape ops forward", () => {
     assertClose(z, { shape: [2, 3], data: [0, 1, 0, 2, 3, 1] });
   });
 
+  test("split [2,6,4] on axis 1 into 1, 3, 2 and on axis -1 into 3, 1: each part is the slice", async () => {
+    const x = randn(rng, [2, 6, 4]);
+    const parts = await evaluate((t) => split(t, 1, [1, 3, 2]), [x]);
+    const starts = [0, 1, 4];
+    parts.forEach((p, i) => assertClose(p, refSlice(asRef(x), [1], [starts[i]!], [starts[i]! + p.shape[1]!])));
+    const last = await evaluate((t) => split(t, -1, [3, 1]), [x]);
+    assertClose(last[0]!, refSlice(asRef(x), [2], [0], [3]));
+    assertClose(last[1]!, refSlice(asRef(x), [2], [3], [4]));
+  });
+
   test("concat of one tensor is that tensor", () => {
     const { xs: [x] } = symbolic([{ dtype: "float32", shape: [2] }]);
     assert.equal(concat([x!], 0), x);
@@ -225,6 +235,18 @@ describe("shape ops VJP", () => {
     });
   }
 
+  test("split VJP [3,7,2] axis=1 into 2, 4, 1, with every part used and with the middle part unused", async () => {
+    const x = randn(rng, [3, 7, 2]);
+    const w = [randn(rng, [3, 2, 2]), randn(rng, [3, 4, 2]), randn(rng, [3, 1, 2])];
+    const weighted = (t: Tensor, skip?: number) => {
+      const parts = split(t, 1, [2, 4, 1]);
+      const terms = parts.map((p, i) => (i === skip ? null : reduceSum(mul(p, t.graph.constant(w[i]!))))).filter((v): v is Tensor => v !== null);
+      return terms.reduce((a, b) => add(a, b));
+    };
+    await assertGradients((t) => weighted(t), [x]);
+    await assertGradients((t) => weighted(t, 1), [x]);
+  });
+
   test("pad VJP with negative pads (crop) x=[5,4] pads=[-1,2,1,-2]", async () => {
     await assertGradients((t) => pad(t, [-1, 2, 1, -2]), [randn(rng, [5, 4])]);
   });
@@ -276,6 +298,12 @@ describe("shape ops shape rules", () => {
   test("pad with the wrong number of pads or cropping past zero", () => {
     assertThrowsFields(() => pad(f([3, 4]), [1, 1]), ShapeError, { op: "pad", expected: "4 pads", got: "2" });
     assertThrowsFields(() => pad(f([3, 4]), [-2, 0, -2, 0]), ShapeError, { op: "pad" });
+  });
+
+  test("split part sizes that do not add up to the axis, or are not positive", () => {
+    const { xs: [x] } = symbolic([{ dtype: "float32", shape: [2, 6] }]);
+    assertThrowsFields(() => split(x!, 1, [2, 3]), ShapeError, { op: "split", expected: "adding up to axis 1 of [2, 6]", got: "[2, 3]" });
+    assertThrowsFields(() => split(x!, 1, [6, 0]), ShapeError, { op: "split", got: "[6, 0]" });
   });
 
   test("concat shape and dtype mismatches", () => {
