@@ -6,7 +6,7 @@ import { HostTensor, shapeSize } from "../src/engine/host-tensor.js";
 import { ParamStore } from "../src/engine/params.js";
 import { Rng } from "../src/engine/rng.js";
 import {
-  add, conv2d, gelu, groupNorm, layerNorm, matmul, mul, reduceSum, reshape, silu, softmax, transpose, squeeze, slice,
+  add, conv2d, gelu, groupNorm, layerNorm, matmul, mul, reduceSum, reshape, silu, softmax, split, transpose,
 } from "../src/engine/ops/index.js";
 
 export interface Workload {
@@ -64,11 +64,9 @@ export function transformerBlock(batch = 8, tokens = 256, hidden = 512, heads = 
     layerNorm(h, g.param("weight", [hidden], { kind: "constant", value: 1 }), g.param("bias", [hidden], { kind: "constant", value: 0 }), 1e-12));
 
   const qkv = linear("attn.in_proj", x, hidden, 3 * hidden);
-  // [B, T, 3, H, dh] -> [3, B, H, T, dh]
-  const split = transpose(reshape(qkv, [batch, tokens, 3, heads, dh]), [2, 0, 3, 1, 4]);
-  const part = (i: number) => squeeze(slice(split, [0], [i], [i + 1]), [0]);
-  const q = mul(part(0), 1 / Math.sqrt(dh));
-  const k = part(1), v = part(2);
+  // q, k, v cut off the last axis, each [B, T, H, dh] -> [B, H, T, dh] (as src/engine/nn/attention.ts)
+  const [qh, k, v] = split(qkv, 2, [hidden, hidden, hidden]).map((p) => transpose(reshape(p, [batch, tokens, heads, dh]), [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
+  const q = mul(qh, 1 / Math.sqrt(dh));
   const att = softmax(matmul(q, transpose(k, [0, 1, 3, 2])), -1);
   const ctx = reshape(transpose(matmul(att, v), [0, 2, 1, 3]), [batch, tokens, hidden]);
   const h1 = ln("norm1", add(x, linear("attn.out_proj", ctx, hidden, hidden)));

@@ -2,7 +2,7 @@
 // `in_proj_weight` [3D, D] (rows Wq; Wk; Wv), `in_proj_bias` [3D], `out_proj.weight|bias`.
 
 import type { Init, Tensor } from "../graph/tensor.js";
-import { add, matmul, mul, reshape, slice, softmax, transpose } from "../ops/index.js";
+import { add, matmul, mul, reshape, softmax, split, transpose } from "../ops/index.js";
 import { ShapeError, fmtShape } from "../errors.js";
 import { linear, projectByWeight } from "./linear.js";
 import { dropout } from "./dropout.js";
@@ -31,10 +31,11 @@ export function selfAttention(x: Tensor, name: string, o: AttentionOptions, ctx:
     const w = g.param("in_proj_weight", [3 * o.dim, o.dim], o.init ?? { kind: "uniform", bound: Math.sqrt(6 / (4 * o.dim)) });
     const bias = g.param("in_proj_bias", [3 * o.dim], o.biasInit ?? { kind: "constant", value: 0 });
     const qkv = add(projectByWeight(x, w), bias); // [B, T, 3D]
-    // [B, T, 3, H, hd] -> [3, B, H, T, hd]
-    const split = transpose(reshape(qkv, [b!, t!, 3, o.heads, hd]), [2, 0, 3, 1, 4]);
-    const part = (i: number) => reshape(slice(split, [0], [i], [i + 1]), [b!, o.heads, t!, hd]);
-    const [q, k, v] = [part(0), part(1), part(2)];
+    // q, k, v cut off the last axis in one Split and moved head-major, [B, T, H, hd] -> [B, H, T, hd]:
+    // 4-D transposes that keep hd innermost. (One 5-D transpose of the packed [B, T, 3, H, hd]
+    // let ORT's transpose optimizer build 5-D transposes that move the innermost axis, at a
+    // quarter of the memory bandwidth: 17 ms of the Fashion-MNIST generator's 330 ms step.)
+    const [q, k, v] = split(qkv, 2, [o.dim, o.dim, o.dim]).map((p) => transpose(reshape(p, [b!, t!, o.heads, hd]), [0, 2, 1, 3])) as [Tensor, Tensor, Tensor];
     const scores = mul(matmul(q, transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(hd));
     const probs = dropout(softmax(scores, -1), o.dropout ?? 0, ctx);
     const heads = matmul(probs, v); // [B, H, T, hd]
