@@ -9,6 +9,7 @@ import { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
 import { ResidentSessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError } from "../../engine/errors.js";
+import { requireLabels, requireOptions, requireTensor } from "../argument-checks.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
 import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
@@ -222,6 +223,8 @@ export class Generator {
   async sample(o: SampleOptions & { readonly tokenizer: IdsDecoder }): Promise<GenerationResult & { readonly images: HostTensor }>;
   async sample(o: SampleOptions): Promise<GenerationResult>;
   async sample(o: SampleOptions): Promise<GenerationResult> {
+    requireOptions("Generator.sample", o, "options { labels, seed?, steps?, ... }");
+    requireLabels("Generator.sample", o.labels);
     const { labels, onStep, signal, tokenizer, clamp } = o;
     const settings = samplingSettings(this.config.sampling, o);
     validateGeneratorConfig({ ...this.config, sampling: settings });
@@ -256,14 +259,22 @@ export class Generator {
    * unknown slots of `o.mask` are regenerated for `o.labels`, known ones are never changed; a full
    * mask gives exactly sample()'s ids for the same seed, an empty one the input ids. See edit.ts.
    */
-  complete(o: CompleteOptions): Promise<CompletionResult> {
+  async complete(o: CompleteOptions): Promise<CompletionResult> {
+    requireOptions("Generator.complete", o, "options { ids, mask, labels, seed?, ... }");
+    requireLabels("Generator.complete", o.labels);
+    requireTensor("Generator.complete", "ids", o.ids, "known ids int64[B or 1, h, w] or [B or 1, h*w]");
+    requireTensor("Generator.complete", "mask", o.mask, "the unknown slots [B or 1, h, w] / [B or 1, h, w, groups]");
     const settings = samplingSettings(this.config.sampling, o);
     validateGeneratorConfig({ ...this.config, sampling: settings });
     return this.samplers.hold(() => completeTokens(this.config, settings, o, (guidance, kind) => this.sampler(guidance, kind)));
   }
 
   /** Extends an id grid by whole tokens on any side, window by window (see outpaint.ts). */
-  outpaint(o: OutpaintOptions): Promise<OutpaintResult> {
+  async outpaint(o: OutpaintOptions): Promise<OutpaintResult> {
+    requireOptions("Generator.outpaint", o, "options { ids, pad: { left?, right?, top?, bottom? }, labels, ... }");
+    requireLabels("Generator.outpaint", o.labels);
+    requireTensor("Generator.outpaint", "ids", o.ids, "known ids int64[B or 1, h, w]");
+    requireOptions("Generator.outpaint", o.pad, "pad { left?, right?, top?, bottom? } in whole tokens");
     return outpaintTokens((c) => this.complete(c), this.config.tokenGrid, o);
   }
 

@@ -8,6 +8,7 @@ import { ForwardContext } from "../../engine/nn/index.js";
 import { where } from "../../engine/ops/index.js";
 import type { ReducedWeights } from "../../engine/quant/weights.js";
 import { FeedError, fmtShape } from "../../engine/errors.js";
+import { requireLabels, requireOptions, requireTensor } from "../argument-checks.js";
 import { splitIds } from "./bit-groups.js";
 import { generatorForward } from "./transformer.js";
 import { groupBits, groupVocab, maskId, seqLen, type GeneratorConfig } from "./config.js";
@@ -41,6 +42,9 @@ export function buildLogitsGraph(cfg: GeneratorConfig, batch: number, weights?: 
 /** Checks a request against the config and turns it into the graph's feeds. */
 export function logitsFeeds(cfg: GeneratorConfig, r: LogitsRequest): Record<string, HostTensor> {
   const op = "Generator.logits";
+  requireOptions(op, r, "a request { ids, labels, mask?, unconditional? }");
+  requireLabels(op, r.labels);
+  requireTensor(op, "ids", r.ids, `ids int64[B, ${seqLen(cfg)}] or int64[B, ${cfg.tokenGrid}, ${cfg.tokenGrid}]`);
   const l = seqLen(cfg), n = cfg.groups, b = r.labels.length;
   const fail = (expected: string, got: string) => new FeedError({ op, expected, got });
   if (b === 0) throw fail("at least one label", "none");
@@ -54,8 +58,9 @@ export function logitsFeeds(cfg: GeneratorConfig, r: LogitsRequest): Record<stri
     if (!Number.isInteger(y) || y < 0 || y >= cfg.numClasses) throw fail(`labels in [0, ${cfg.numClasses})`, `${y} at index ${i}`);
   });
   const mask = new Uint8Array(b * l * n);
-  if (r.mask) {
+  if (r.mask !== undefined) {
     const m = r.mask;
+    requireTensor(op, "mask", m, `mask bool[${b}, ${l}, ${n}] or bool[${b}, ${l}]`);
     const perGroup = m.shape.length === 3 && m.shape[0] === b && m.shape[1] === l && m.shape[2] === n;
     const perToken = m.shape.length === 2 && m.shape[0] === b && m.shape[1] === l;
     if (m.dtype !== "bool" || !(perGroup || perToken)) throw fail(`mask bool[${b}, ${l}, ${n}] or bool[${b}, ${l}]`, `${m.dtype}${fmtShape(m.shape)}`);

@@ -21,6 +21,7 @@ import {
 } from "./config.js";
 import { buildDecodeIds, buildEncode, tokenizerParamSpecs } from "./forward.js";
 import { checkFiniteImages } from "../finite.js";
+import { requireTensor } from "../argument-checks.js";
 
 /** Metadata key of the config (official vq_model section as JSON) in a tokenizer safetensors file. */
 export { CONFIG_METADATA_KEY };
@@ -197,6 +198,7 @@ export class Tokenizer {
 
   private checkImages(op: string, images: HostTensor): number[] {
     const c = this.config.numChannels;
+    requireTensor(`Tokenizer.${op}`, "images", images, `images float32[B, ${c}, H, W]`);
     if (images.dtype !== "float32" || images.shape.length !== 4 || images.shape[1] !== c || images.shape[0]! < 1) {
       throw new FeedError({ op: `Tokenizer.${op}`, expected: `images float32[B, ${c}, H, W]`, got: `${images.dtype}${fmtShape(images.shape)}` });
     }
@@ -207,6 +209,7 @@ export class Tokenizer {
   /** The [B, h, w] grid of an id tensor, after checking every id is a valid code. */
   private checkIds(ids: HostTensor): [number, number, number] {
     const fail = (expected: string, got: string) => new FeedError({ op: "Tokenizer.decode", expected, got });
+    requireTensor("Tokenizer.decode", "ids", ids, "ids int64[B, h, w] or int64[B, h*w]");
     if (ids.dtype !== "int64" || (ids.shape.length !== 2 && ids.shape.length !== 3)) {
       throw fail("ids int64[B, h, w] or int64[B, h*w]", `${ids.dtype}${fmtShape(ids.shape)}`);
     }

@@ -1,0 +1,69 @@
+// Wrong kinds of values from JavaScript callers reach the public entry points as FeedErrors that
+// say what was expected and what came (never a TypeError from inside), for the shipped models.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FeedError } from "../../src/engine/errors.js";
+import { HostTensor } from "../../src/engine/host-tensor.js";
+import { Tokenizer } from "../../src/models/tokenizer/tokenizer.js";
+import { Generator } from "../../src/models/generator/generator.js";
+import { describeArgument } from "../../src/models/argument-checks.js";
+
+const MODELS = join(fileURLToPath(new URL(".", import.meta.url)), "../../models/fmnist");
+
+/** Rejects with a FeedError whose message contains every fragment. */
+async function rejectsWith(run: () => Promise<unknown>, ...fragments: string[]): Promise<void> {
+  await assert.rejects(run, (e: unknown) => {
+    assert.ok(e instanceof FeedError, `a FeedError, got ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    for (const f of fragments) assert.ok(e.message.includes(f), `"${f}" in: ${e.message}`);
+    return true;
+  });
+}
+
+test("describeArgument names tensors by dtype and shape and everything else by kind", () => {
+  assert.equal(describeArgument(HostTensor.zeros("int64", [1, 8, 8])), "int64[1, 8, 8]");
+  assert.equal(describeArgument(undefined), "undefined");
+  assert.equal(describeArgument(null), "null");
+  assert.equal(describeArgument(new Float32Array(4)), "a Float32Array of 4 values");
+  assert.equal(describeArgument([[1]]), "an array of 1");
+  assert.equal(describeArgument({}), "an empty object");
+  assert.equal(describeArgument({ ids: 1, bits: 2 }), "an object with ids, bits");
+  assert.equal(describeArgument("x"), 'the string "x"');
+  assert.equal(describeArgument(3), "number 3");
+});
+
+describe("public entry points refuse wrong kinds of arguments", () => {
+  let tok: Tokenizer, gen: Generator, ids: HostTensor, encoded: object;
+  before(async () => {
+    tok = await Tokenizer.load(join(MODELS, "tokenizer.safetensors"), { session: { threads: 1 } });
+    gen = await Generator.load(join(MODELS, "generator.safetensors"), { session: { threads: 1 } });
+    encoded = await tok.encode(HostTensor.zeros("float32", [1, 1, 32, 32]));
+    ids = (encoded as { ids: HostTensor }).ids;
+  });
+  after(async () => {
+    await tok.dispose();
+    await gen.dispose();
+  });
+
+  test("Tokenizer.decode and reconstruct: an encode() result gets a hint to pass its ids; arrays and undefined say what they are", async () => {
+    await rejectsWith(() => tok.decode(encoded as never), "Tokenizer.decode (ids)", "a HostTensor", "an object with ids", "hint: pass its .ids");
+    await rejectsWith(() => tok.decode(undefined as never), "got undefined");
+    await rejectsWith(() => tok.decode(new Float32Array(64) as never), "a Float32Array of 64 values");
+    await rejectsWith(() => tok.reconstruct(new Float32Array(64) as never), "Tokenizer.reconstruct (images)", "float32[B, 1, H, W]");
+  });
+
+  test("Generator.sample, complete, outpaint and logits: missing options, labels that are not an array, tensors that are not tensors", async () => {
+    await rejectsWith(() => (gen.sample as (o?: unknown) => Promise<unknown>)(), "Generator.sample", "got undefined");
+    await rejectsWith(() => gen.sample({ labels: "x" as never }), "Generator.sample (labels)", 'the string "x"');
+    await rejectsWith(() => gen.complete({ ids: [[1]] as never, mask: ids, labels: [0] }), "Generator.complete (ids)", "an array of 1");
+    await rejectsWith(() => gen.complete({ ids: encoded as never, mask: ids, labels: [0] }), "hint: pass its .ids");
+    await rejectsWith(() => gen.complete({ ids, labels: [0] } as never), "Generator.complete (mask)", "got undefined");
+    await rejectsWith(() => gen.outpaint({ ids, labels: [0] } as never), "Generator.outpaint", "pad {", "got undefined");
+    await rejectsWith(() => gen.outpaint({ ids: 3 as never, labels: [0], pad: { left: 1 } }), "Generator.outpaint (ids)", "number 3");
+    await rejectsWith(() => gen.logits({} as never), "Generator.logits (labels)");
+    await rejectsWith(() => gen.logits({ ids: encoded as never, labels: [0] }), "Generator.logits (ids)", "hint: pass its .ids");
+    await rejectsWith(() => gen.logits({ ids, labels: [0], mask: [1] as never }), "Generator.logits (mask)", "an array of 1");
+  });
+});
