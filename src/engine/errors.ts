@@ -45,3 +45,24 @@ export class ConfigError extends MaskbitError {}
 export function fmtShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(", ")}]`;
 }
+
+/** What a value is, in a few words: "int64[1, 8, 8]", "undefined", "a Float32Array of 64 values", ... */
+export function describeArgument(v: unknown): string {
+  if (isTensorLike(v)) return `${v.dtype}${fmtShape(v.shape)}`;
+  if (v === null || v === undefined) return String(v);
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${(v as unknown as ArrayLike<unknown>).length} values`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === "object") {
+    const keys = Object.keys(v);
+    return keys.length ? `an object with ${keys.slice(0, 6).join(", ")}${keys.length > 6 ? ", ..." : ""}` : "an empty object";
+  }
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** A HostTensor by shape (dtype, shape, typed data), without importing the class. */
+export function isTensorLike(v: unknown): v is { dtype: string; shape: number[] } {
+  if (typeof v !== "object" || v === null) return false;
+  const t = v as { dtype?: unknown; shape?: unknown; data?: unknown };
+  return typeof t.dtype === "string" && Array.isArray(t.shape) && ArrayBuffer.isView(t.data);
+}

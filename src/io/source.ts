@@ -2,7 +2,7 @@
 // system), a URL (fetched), a fetch Response, a Blob/File, an ArrayBuffer or a Uint8Array. The
 // progress callback sees bytes as they arrive, so a page can draw a bar while a model downloads.
 
-import { CheckpointError } from "../engine/errors.js";
+import { CheckpointError, FeedError, describeArgument } from "../engine/errors.js";
 import { fileSystem } from "./platform.js";
 
 export type ByteSource = string | URL | Response | Blob | ArrayBuffer | Uint8Array;
@@ -56,6 +56,10 @@ export async function readBytes(source: ByteSource, o: ReadOptions = {}): Promis
     return collect(source.stream(), name, source.size, max, o);
   }
   let response: Response;
+  const isResponse = typeof source === "object" && source !== null && "ok" in source && "headers" in source;
+  if (typeof source !== "string" && !(source instanceof URL) && !isResponse) {
+    throw new FeedError({ op: "readBytes", expected: "a file path, URL, Response, Blob, ArrayBuffer or Uint8Array", got: describeArgument(source) });
+  }
   if (typeof source === "string" || source instanceof URL) {
     try {
       response = await fetch(source, o.signal ? { signal: o.signal } : {});

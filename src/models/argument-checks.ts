@@ -4,28 +4,8 @@
 // result where ids are expected, a plain array for a tensor) should be a FeedError that says what
 // was expected and what came, not a TypeError from deep inside.
 
-import { FeedError, fmtShape } from "../engine/errors.js";
+import { FeedError, describeArgument, isTensorLike } from "../engine/errors.js";
 import type { HostTensor } from "../engine/host-tensor.js";
-
-/** What a value is, in a few words: "int64[1, 8, 8]", "undefined", "a Float32Array of 64 values", ... */
-export function describeArgument(v: unknown): string {
-  if (isTensorLike(v)) return `${v.dtype}${fmtShape(v.shape)}`;
-  if (v === null || v === undefined) return String(v);
-  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} of ${(v as unknown as ArrayLike<unknown>).length} values`;
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === "object") {
-    const keys = Object.keys(v);
-    return keys.length ? `an object with ${keys.slice(0, 6).join(", ")}${keys.length > 6 ? ", ..." : ""}` : "an empty object";
-  }
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}`;
-  return `${typeof v} ${String(v)}`;
-}
-
-function isTensorLike(v: unknown): v is HostTensor {
-  if (typeof v !== "object" || v === null) return false;
-  const t = v as Partial<HostTensor>;
-  return typeof t.dtype === "string" && Array.isArray(t.shape) && ArrayBuffer.isView(t.data);
-}
 
 /** An options object (not undefined, an array or a primitive). */
 export function requireOptions(op: string, o: unknown, expected: string): asserts o is object {
@@ -40,6 +20,24 @@ export function requireTensor(op: string, scope: string, v: unknown, expected: s
   if (isTensorLike(v)) return;
   const inner = typeof v === "object" && v !== null && scope in v && isTensorLike((v as Record<string, unknown>)[scope]);
   throw new FeedError({ op, scope, expected: `${expected} (a HostTensor)`, got: describeArgument(v), ...(inner ? { hint: `pass its .${scope}, e.g. the ids of an encode() or sample() result` } : {}) });
+}
+
+/**
+ * The optional hooks of sample() / complete() / outpaint(): callbacks are functions, a tokenizer
+ * has decode(), a signal is an AbortSignal.
+ */
+export function requireHooks(op: string, o: object): void {
+  const hooks = o as { onStep?: unknown; onWindow?: unknown; tokenizer?: unknown; signal?: unknown };
+  for (const name of ["onStep", "onWindow"] as const) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== "function") throw new FeedError({ op, scope: name, expected: "a function (or nothing)", got: describeArgument(hooks[name]) });
+  }
+  const t = hooks.tokenizer as { decode?: unknown } | undefined;
+  if (t !== undefined && (typeof t !== "object" || t === null || typeof t.decode !== "function")) {
+    throw new FeedError({ op, scope: "tokenizer", expected: "a Tokenizer (anything with decode(ids)) to decode the ids into images, or nothing", got: describeArgument(t) });
+  }
+  if (hooks.signal !== undefined && !(typeof AbortSignal !== "undefined" && hooks.signal instanceof AbortSignal)) {
+    throw new FeedError({ op, scope: "signal", expected: "an AbortSignal (or nothing)", got: describeArgument(hooks.signal) });
+  }
 }
 
 /** An array of class labels (its values are range-checked where the class count is known). */

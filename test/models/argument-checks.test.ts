@@ -5,11 +5,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FeedError } from "../../src/engine/errors.js";
+import { ConfigError, FeedError, describeArgument } from "../../src/engine/errors.js";
 import { HostTensor } from "../../src/engine/host-tensor.js";
 import { Tokenizer } from "../../src/models/tokenizer/tokenizer.js";
 import { Generator } from "../../src/models/generator/generator.js";
-import { describeArgument } from "../../src/models/argument-checks.js";
 
 const MODELS = join(fileURLToPath(new URL(".", import.meta.url)), "../../models/fmnist");
 
@@ -65,5 +64,23 @@ describe("public entry points refuse wrong kinds of arguments", () => {
     await rejectsWith(() => gen.logits({} as never), "Generator.logits (labels)");
     await rejectsWith(() => gen.logits({ ids: encoded as never, labels: [0] }), "Generator.logits (ids)", "hint: pass its .ids");
     await rejectsWith(() => gen.logits({ ids, labels: [0], mask: [1] as never }), "Generator.logits (mask)", "an array of 1");
+  });
+
+  test("hooks: onStep must be a function, tokenizer must have decode(), signal must be an AbortSignal", async () => {
+    await rejectsWith(() => gen.sample({ labels: [0], onStep: 3 as never }), "Generator.sample (onStep)", "a function", "number 3");
+    await rejectsWith(() => gen.sample({ labels: [0], tokenizer: {} as never }), "Generator.sample (tokenizer)", "decode(ids)", "an empty object");
+    await rejectsWith(() => gen.complete({ ids, mask: ids, labels: [0], signal: true as never }), "Generator.complete (signal)", "an AbortSignal");
+    await rejectsWith(() => gen.outpaint({ ids, labels: [0], pad: { left: 1 }, onWindow: "x" as never }), "Generator.outpaint (onWindow)", 'the string "x"');
+  });
+
+  test("a sampling schedule of a billion steps is refused before it runs; NaN reads as NaN", async () => {
+    await assert.rejects(() => gen.sample({ labels: [0], steps: 1e9 }), (e: unknown) => e instanceof ConfigError && e.message.includes("at most 4096") && e.message.includes("got 1000000000"));
+    await assert.rejects(() => gen.sample({ labels: [0], guidanceScale: Number.NaN }), (e: unknown) => e instanceof ConfigError && e.message.includes("got NaN"));
+  });
+
+  test("loading from something that is not a path, URL, Response, Blob or bytes says what it was", async () => {
+    for (const [source, got] of [[undefined, "got undefined"], [123, "got number 123"], [{}, "got an empty object"]] as const) {
+      await assert.rejects(() => Tokenizer.load(source as never), (e: unknown) => e instanceof FeedError && e.message.includes("a file path, URL, Response, Blob, ArrayBuffer or Uint8Array") && e.message.includes(got));
+    }
   });
 });

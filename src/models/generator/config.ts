@@ -77,8 +77,12 @@ const ARCHS: readonly GeneratorArch[] = ["lfq_bert", "bert"];
 const SCHEDULES: readonly MaskSchedule[] = ["arccos", "linear", "square", "cosine", "root"];
 const ANNEALINGS: readonly GuidanceAnnealing[] = ["cosine", "linear", "none"];
 
+/** Most decoding steps a config may ask for. */
+export const MAX_SAMPLING_STEPS = 4096;
+
 const bad = (scope: string, expected: string, got: unknown): ConfigError =>
-  new ConfigError({ op: "generatorConfig", scope, expected, got: typeof got === "string" ? got : JSON.stringify(got) });
+  // String() for numbers: JSON would print NaN and Infinity as null.
+  new ConfigError({ op: "generatorConfig", scope, expected, got: typeof got === "string" || typeof got === "number" ? String(got) : JSON.stringify(got) });
 
 function positiveInt(scope: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw bad(scope, "a positive integer", v);
@@ -108,6 +112,10 @@ export function validateGeneratorConfig(c: GeneratorConfig): GeneratorConfig {
   oneOf("training.maskSchedule", t.maskSchedule, SCHEDULES);
   const s = c.sampling;
   positiveInt("sampling.steps", s.steps);
+  // A bound on the work one call may ask for (a hostile or mistyped value would otherwise run for
+  // hours); far above the paper's schedules. Steps beyond the maskable slots are allowed, as the
+  // official loop allows them (they resample the last masked slot).
+  if (s.steps > MAX_SAMPLING_STEPS) throw bad("sampling.steps", `at most ${MAX_SAMPLING_STEPS} (the paper's schedules use 64-256)`, s.steps);
   for (const k of ["guidanceScale", "scalePow", "randomizeTemperature"] as const) {
     if (!Number.isFinite(s[k]) || s[k] < 0) throw bad(`sampling.${k}`, "a finite number >= 0", s[k]);
   }

@@ -9,7 +9,7 @@ import { ParamStore } from "../../engine/params.js";
 import type { SessionOptions } from "../../engine/runtime/session.js";
 import { ResidentSessionCache } from "../../engine/runtime/session-cache.js";
 import { ConfigError, FeedError } from "../../engine/errors.js";
-import { requireLabels, requireOptions, requireTensor } from "../argument-checks.js";
+import { requireHooks, requireLabels, requireOptions, requireTensor } from "../argument-checks.js";
 import { writeSafetensors } from "../../io/safetensors.js";
 import { CONFIG_METADATA_KEY, readModelFile, type ModelConfigCodec, type ModelFileLimits } from "../../io/model-file.js";
 import { renameLegacyGeneratorKeys } from "../../io/keymap.js";
@@ -225,6 +225,7 @@ export class Generator {
   async sample(o: SampleOptions): Promise<GenerationResult> {
     requireOptions("Generator.sample", o, "options { labels, seed?, steps?, ... }");
     requireLabels("Generator.sample", o.labels);
+    requireHooks("Generator.sample", o);
     const { labels, onStep, signal, tokenizer, clamp } = o;
     const settings = samplingSettings(this.config.sampling, o);
     validateGeneratorConfig({ ...this.config, sampling: settings });
@@ -262,6 +263,7 @@ export class Generator {
   async complete(o: CompleteOptions): Promise<CompletionResult> {
     requireOptions("Generator.complete", o, "options { ids, mask, labels, seed?, ... }");
     requireLabels("Generator.complete", o.labels);
+    requireHooks("Generator.complete", o);
     requireTensor("Generator.complete", "ids", o.ids, "known ids int64[B or 1, h, w] or [B or 1, h*w]");
     requireTensor("Generator.complete", "mask", o.mask, "the unknown slots [B or 1, h, w] / [B or 1, h, w, groups]");
     const settings = samplingSettings(this.config.sampling, o);
@@ -273,6 +275,7 @@ export class Generator {
   async outpaint(o: OutpaintOptions): Promise<OutpaintResult> {
     requireOptions("Generator.outpaint", o, "options { ids, pad: { left?, right?, top?, bottom? }, labels, ... }");
     requireLabels("Generator.outpaint", o.labels);
+    requireHooks("Generator.outpaint", o);
     requireTensor("Generator.outpaint", "ids", o.ids, "known ids int64[B or 1, h, w]");
     requireOptions("Generator.outpaint", o.pad, "pad { left?, right?, top?, bottom? } in whole tokens");
     return outpaintTokens((c) => this.complete(c), this.config.tokenGrid, o);
