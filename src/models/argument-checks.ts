@@ -19,7 +19,7 @@ export function requireOptions(op: string, o: unknown, expected: string): assert
 export function requireTensor(op: string, scope: string, v: unknown, expected: string): asserts v is HostTensor {
   if (isTensorLike(v)) return;
   const inner = typeof v === "object" && v !== null && scope in v && isTensorLike((v as Record<string, unknown>)[scope]);
-  throw new FeedError({ op, scope, expected: `${expected} (a HostTensor)`, got: describeArgument(v), ...(inner ? { hint: `pass its .${scope}, e.g. the ids of an encode() or sample() result` } : {}) });
+  throw new FeedError({ op, scope, expected: `${expected} (a HostTensor)`, got: describeArgument(v), ...(inner ? { hint: `pass its .${scope} (e.g. encode() and sample() return the ids under .ids)` } : {}) });
 }
 
 /**
