@@ -9,7 +9,9 @@
 // a 2048^3 MatMul in each engine), so "fast" is a fraction of the machine's limit too.
 //
 //   npm run bench:engine -- [--reps 10] [--warmup 3] [--rounds 3] [--threads 2]
-//                           [--only conv,transformer,matmul,peak] [--optimization all|basic|disabled] [--no-torch]
+//                           [--only conv,transformer,matmul,peak,convs] [--optimization all|basic|disabled] [--no-torch]
+// "convs" (not in the default set) times one conv3x3 at each of the Fashion-MNIST tokenizer's shapes
+// (batch 16: 32 channels at 32x32, 64 at 16x16, 64 at 8x8), forward and forward + backward.
 
 import "../src/node/platform.js";
 import { spawnSync } from "node:child_process";
@@ -20,7 +22,7 @@ import { HostTensor } from "../src/engine/host-tensor.js";
 import { CompiledGraph, type SessionOptions } from "../src/engine/runtime/session.js";
 import { grad } from "../src/engine/autodiff/grad.js";
 import type { Tensor } from "../src/engine/graph/tensor.js";
-import { convBlock, matmulWorkload, medianMs, transformerBlock, weightedSumLoss, type Workload } from "./workloads.js";
+import { convBlock, convLayer, FMNIST_CONV_SHAPES, matmulWorkload, medianMs, transformerBlock, weightedSumLoss, type Workload } from "./workloads.js";
 import { countFlops, fmtRate, gflops, PEAK_FLOPS, PEAK_N, peakMsOf } from "./flops.js";
 import { findTorchPython } from "./torch-python.js";
 
@@ -71,13 +73,22 @@ function backwardOutputs(w: Workload): Record<string, Tensor> {
 }
 
 type Results = Record<string, number>;
-type Group = "conv" | "transformer" | "matmul" | "peak";
+type Group = "conv" | "transformer" | "matmul" | "peak" | "convs";
 
 /** Timers per result name for one workload group, compiled once and reused by every round. */
 async function prepareGroup(group: Group, args: Args): Promise<Record<string, Timer>> {
   if (group === "matmul" || group === "peak") {
     const w = group === "matmul" ? matmulWorkload() : matmulWorkload(PEAK_N);
     return { [group === "matmul" ? "matmul" : "gemm_peak"]: await prepare(w, { out: w.out }, args) };
+  }
+  if (group === "convs") {
+    const timers: Record<string, Timer> = {};
+    for (const [ch, size] of FMNIST_CONV_SHAPES) {
+      const f = convLayer(16, ch, size), b = convLayer(16, ch, size);
+      timers[`conv${ch}_${size}_fwd`] = await prepare(f, { out: f.out }, args);
+      timers[`conv${ch}_${size}_fwd_bwd`] = await prepare(b, backwardOutputs(b), args);
+    }
+    return timers;
   }
   const make = group === "conv" ? () => convBlock() : () => transformerBlock();
   const f = make(), b = make();
@@ -86,7 +97,7 @@ async function prepareGroup(group: Group, args: Args): Promise<Record<string, Ti
 
 function runTorch(py: string, root: string, args: Args, group: Group): Results {
   const r = spawnSync(py, [join(root, "bench/torch_engine.py"), "--reps", String(args.reps), "--warmup", String(args.warmup),
-    "--threads", String(args.threads), "--only", group], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    "--threads", String(args.threads), "--only", group, "--conv-shapes", JSON.stringify(FMNIST_CONV_SHAPES)], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.status !== 0) throw new Error(`bench/torch_engine.py failed with status ${r.status}:\n${r.stderr}`);
   const last = r.stdout.trim().split("\n").pop()!;
   return JSON.parse(last) as Results;
@@ -101,7 +112,7 @@ async function main(): Promise<void> {
   const py = args.torch ? findTorchPython(root) : undefined;
   console.log(`maskbit engine bench: ${args.threads} threads, ${args.warmup} warmup + ${args.reps} reps, median ms, best of ${args.rounds} rounds, graph optimization ${args.optimization}, load ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   if (args.torch && !py) console.log("PyTorch not available (python3 -c 'import torch' failed): ratios skipped");
-  const groups = (["conv", "transformer", "matmul", "peak"] as const).filter((g) => args.only.includes(g));
+  const groups = (["conv", "transformer", "matmul", "peak", "convs"] as const).filter((g) => args.only.includes(g));
   const timers = Object.fromEntries(await Promise.all(groups.map(async (g) => [g, await prepareGroup(g, args)] as const)));
   const ours: Results = {}, theirs: Results = {};
   for (let round = 1; round <= args.rounds; round++) {

@@ -121,6 +121,7 @@ def main():
     ap.add_argument("--only", default="conv,transformer,matmul,peak")
     ap.add_argument("--optim-batch", type=int, default=0, help="instead: the optimizer-step comparison of bench/optim.ts")
     ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--conv-shapes", default="[]", help="the convs group's [channels, size] pairs, JSON")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -133,6 +134,10 @@ def main():
         bench_module("conv", ConvBlock(), (8, 128, 32, 32), args, res)
     if "transformer" in only:
         bench_module("transformer", TransformerBlock(), (8, 256, 512), args, res)
+    if "convs" in only:
+        # bench/workloads.ts convLayer: one conv3x3 (pad 1, bias) at batch 16, shapes from bench/engine.ts
+        for ch, size in json.loads(args.conv_shapes):
+            bench_module(f"conv{ch}_{size}", torch.nn.Conv2d(ch, ch, 3, padding=1), (16, ch, size, size), args, res)
     if "matmul" in only:
         a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
         res["matmul"] = median_ms(lambda: a @ b, args.warmup, args.reps)

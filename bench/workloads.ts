@@ -49,6 +49,22 @@ export function convBlock(batch = 8, ch = 128, size = 32): Workload {
 }
 
 /**
+ * One conv3x3 (stride 1, pad 1, bias) at the Fashion-MNIST tokenizer's shapes: the layer the
+ * tokenizer training step spends most of its time in, timed alone so its ratio to PyTorch reads
+ * per conv rather than through a whole model.
+ */
+export function convLayer(batch: number, ch: number, size: number): Workload {
+  const g = new Graph();
+  const x = g.input("x", "float32", [batch, ch, size, size]);
+  const bound = 1 / Math.sqrt(ch * 9);
+  const out = g.scope("conv", () => conv2d(x, g.param("weight", [ch, ch, 3, 3], { kind: "uniform", bound }), CONV3, g.param("bias", [ch], { kind: "uniform", bound })));
+  return finish(g, out, x, 3);
+}
+
+/** The Fashion-MNIST tokenizer's conv3x3 shapes (batch 16, its training batch): [channels, size]. */
+export const FMNIST_CONV_SHAPES: readonly (readonly [number, number])[] = [[32, 32], [64, 16], [64, 8]];
+
+/**
  * Post-LN transformer encoder layer (BERT style, as the generator): packed qkv projection, softmax
  * attention, output projection, residual + LayerNorm, exact-GELU MLP, residual + LayerNorm.
  */
