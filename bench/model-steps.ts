@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { Graph, type Tensor } from "../src/engine/graph/tensor.js";
 import { HostTensor, shapeSize } from "../src/engine/host-tensor.js";
-import { CompiledGraph, type ParamSource } from "../src/engine/runtime/session.js";
+import { CompiledGraph, type ParamSource, type SessionOptions } from "../src/engine/runtime/session.js";
 import { grad } from "../src/engine/autodiff/grad.js";
 import { add, mul, reduceMean, square, sub } from "../src/engine/ops/index.js";
 import { Rng } from "../src/engine/rng.js";
@@ -40,42 +40,41 @@ export function randomIds(shape: number[], vocab: number, seed: number): HostTen
 export interface TrainStep { step: () => Promise<unknown>; flops: number }
 
 /** Loss and every trainable parameter gradient of `loss`'s graph, compiled; gradients land in preallocated buffers. */
-export async function forwardBackward(loss: Tensor, params: ParamSource, feeds: Record<string, HostTensor>, threads: number): Promise<TrainStep> {
+export async function forwardBackward(loss: Tensor, params: ParamSource, feeds: Record<string, HostTensor>, session: SessionOptions): Promise<TrainStep> {
   const g = loss.graph;
   const keys = g.trainableKeys();
   const grads = grad(loss, keys.map((k) => g.params.get(k)!));
   const outputs: Record<string, Tensor> = { loss };
   grads.forEach((t, i) => { outputs[`grad.${keys[i]}`] = t; });
-  const compiled = await CompiledGraph.create(g, outputs, { threads });
+  const compiled = await CompiledGraph.create(g, outputs, session);
   const into = Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, HostTensor.zeros(t.dtype, t.staticShape())]));
   return { step: () => compiled.run(feeds, params, into), flops: countFlops(outputs).total };
 }
 
 /** The tokenizer's training step on `batch` random size x size images: 4 * L2 + quantizer loss (the official weights). */
-export function tokenizerTrainStep(tok: Tokenizer, size: number, batch: number, threads: number): Promise<TrainStep> {
+export function tokenizerTrainStep(tok: Tokenizer, size: number, batch: number, session: SessionOptions): Promise<TrainStep> {
   const c = tok.config;
   const shape = [batch, c.numChannels, size, size];
   const g = new Graph();
   const x = g.input("x", "float32", shape);
   const f = buildTokenizerForward(x, c, { training: true });
   const loss = add(mul(reduceMean(square(sub(x, f.xHat))), 4), f.losses.quantizerLoss);
-  return forwardBackward(loss, tok.params, { x: uniformImages(shape, 2) }, threads);
+  return forwardBackward(loss, tok.params, { x: uniformImages(shape, 2) }, session);
 }
 
 /** The generator's training step (masked-bit cross-entropy, the config's dropout) on random ids and labels. */
-export function generatorTrainStep(gen: Generator, batch: number, threads: number): Promise<TrainStep> {
+export function generatorTrainStep(gen: Generator, batch: number, session: SessionOptions): Promise<TrainStep> {
   const cfg = gen.config;
   const t = buildGeneratorTrainingGraph(cfg, batch);
   const feeds = { ids: randomIds([batch, seqLen(cfg)], 2 ** cfg.tokenBits, 3), labels: randomIds([batch], cfg.numClasses, 4), seed: HostTensor.scalar(7, "int64") };
-  return forwardBackward(t.loss, gen.params, feeds, threads);
+  return forwardBackward(t.loss, gen.params, feeds, session);
 }
 
 export interface FmnistModels { tokenizer: Tokenizer; generator: Generator; source: string }
 
 /** The shipped Fashion-MNIST models in `dir`, else random weights from configs/fmnist_*.yaml. */
-export async function fmnistModels(dir: string, threads: number): Promise<FmnistModels> {
+export async function fmnistModels(dir: string, session: SessionOptions): Promise<FmnistModels> {
   const tokFile = join(dir, "tokenizer.safetensors"), genFile = join(dir, "generator.safetensors");
-  const session = { threads };
   if (existsSync(tokFile) && existsSync(genFile)) {
     return { tokenizer: await Tokenizer.load(tokFile, { session }), generator: await Generator.load(genFile, { session }), source: `shipped weights (${dir})` };
   }

@@ -14,7 +14,9 @@
 // in the same worker, every round), for maskbit and for PyTorch.
 //
 //   npm run bench -- [--only tok10,gen14,fmnist] [--rounds 2] [--no-torch] [--threads 2]
-//                    [--tok-batch 2] [--tok-train-batch 1] [--gen-train-batch 2]
+//                    [--tok-batch 2] [--tok-train-batch 1] [--gen-train-batch 2] [--memory-arena on|off]
+// --memory-arena sets SessionOptions.memoryArena for every maskbit session (default: per session
+// kind, SESSION_MEMORY_DEFAULTS); off trades step time for a smaller peak (BENCHMARKS.md).
 
 import "../src/node/platform.js";
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -30,6 +32,7 @@ import { generator14bit, type GeneratorConfig } from "../src/models/generator/co
 import { buildSamplerStep } from "../src/models/generator/sampler.js";
 import { countParameters as countGeneratorParameters, generatorParamSpecs } from "../src/models/generator/transformer.js";
 import { medianMs } from "./workloads.js";
+import type { SessionOptions } from "../src/engine/runtime/session.js";
 import { countFlops, fmtRate, gemmPeakTimer, gflops, PEAK_FLOPS, PEAK_N, peakMsOf } from "./flops.js";
 import { fmnistModels, generatorTrainStep, ROOT, tokenizerTrainStep, uniformImages } from "./model-steps.js";
 import { findTorchPython } from "./torch-python.js";
@@ -38,7 +41,7 @@ const GROUPS = ["tok10", "gen14", "fmnist"] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Args {
-  only: Group[]; rounds: number; threads: number; torch: boolean;
+  only: Group[]; rounds: number; threads: number; torch: boolean; memoryArena?: boolean;
   tokBatch: number; tokTrainBatch: number; genTrainBatch: number; fmnistDir: string;
 }
 
@@ -57,6 +60,9 @@ function parseArgs(argv: string[]): Args & { worker?: Group } {
       case "--gen-train-batch": a.genTrainBatch = Number(v); i++; break;
       case "--fmnist-dir": a.fmnistDir = v!; i++; break;
       case "--no-torch": a.torch = false; break;
+      case "--memory-arena":
+        if (v !== "on" && v !== "off") throw new Error(`bench/models: --memory-arena takes on or off, got ${v}`);
+        a.memoryArena = v === "on"; i++; break;
       case "--worker": a.worker = v as Group; i++; break;
       default: throw new Error(`bench/models: unknown argument ${argv[i]}`);
     }
@@ -70,11 +76,11 @@ function parseArgs(argv: string[]): Args & { worker?: Group } {
 /** One timed workload: `time()` returns the median ms of its reps; `items` converts ms to a rate, `flops` to GFLOP/s. */
 interface Timed { name: string; label: string; items?: number; flops?: number; time: () => Promise<number> }
 
-async function tokenizerWorkloads(prefix: string, tok: Tokenizer, size: number, batch: number, trainBatch: number, threads: number, reps: [number, number], trainReps: [number, number]): Promise<Timed[]> {
+async function tokenizerWorkloads(prefix: string, tok: Tokenizer, size: number, batch: number, trainBatch: number, session: SessionOptions, reps: [number, number], trainReps: [number, number]): Promise<Timed[]> {
   const c = tok.config;
   const images = uniformImages([batch, c.numChannels, size, size], 1);
   const { ids } = await tok.encode(images);
-  const { step, flops } = await tokenizerTrainStep(tok, size, trainBatch, threads);
+  const { step, flops } = await tokenizerTrainStep(tok, size, trainBatch, session);
   // The same graphs Tokenizer.encode / decode compile, built here only to count their FLOPs.
   const ge = new Graph(), gd = new Graph();
   const encodeFlops = countFlops([buildEncode(ge.input("x", "float32", images.shape), c).ids]).total;
@@ -86,7 +92,7 @@ async function tokenizerWorkloads(prefix: string, tok: Tokenizer, size: number, 
   ];
 }
 
-async function generatorWorkloads(prefix: string, gen: Generator, sampleBatches: number[], trainBatch: number, threads: number, reps: (b: number) => [number, number], trainReps: [number, number]): Promise<Timed[]> {
+async function generatorWorkloads(prefix: string, gen: Generator, sampleBatches: number[], trainBatch: number, session: SessionOptions, reps: (b: number) => [number, number], trainReps: [number, number]): Promise<Timed[]> {
   const cfg = gen.config;
   const out: Timed[] = [];
   for (const b of sampleBatches) {
@@ -96,7 +102,7 @@ async function generatorWorkloads(prefix: string, gen: Generator, sampleBatches:
     const flops = countFlops(buildSamplerStep(cfg, { batch: b, guidance: true, randomness: "seed" }).outputs).total;
     out.push({ name: `${prefix}_sample_b${b}`, label: `${prefix} sampling step with guidance ${cfg.sampling.guidanceScale}, batch ${b} (model on ${2 * b})`, flops, time: () => medianMs(run, ...reps(b)) });
   }
-  const { step, flops } = await generatorTrainStep(gen, trainBatch, threads);
+  const { step, flops } = await generatorTrainStep(gen, trainBatch, session);
   out.push({ name: `${prefix}_train`, label: `${prefix} training step (fwd+bwd, masked-bit CE, dropout ${cfg.dropout}), batch ${trainBatch}`, flops, time: () => medianMs(step, ...trainReps) });
   return out;
 }
@@ -107,22 +113,23 @@ const torchGenerator = (c: GeneratorConfig) => ({ tokenBits: c.tokenBits, groups
 
 /** Builds a group's workloads; `spec` is what the PyTorch worker must replicate. */
 async function buildGroup(group: Group, a: Args): Promise<{ timed: Timed[]; info: string; spec: object }> {
+  const session: SessionOptions = { threads: a.threads, ...(a.memoryArena === undefined ? {} : { memoryArena: a.memoryArena }) };
   if (group === "tok10") {
-    const tok = Tokenizer.random(tokenizer10bit, 1, { threads: a.threads });
-    const timed = await tokenizerWorkloads("tok10", tok, 256, a.tokBatch, a.tokTrainBatch, a.threads, [1, 3], [1, 2]);
+    const tok = Tokenizer.random(tokenizer10bit, 1, session);
+    const timed = await tokenizerWorkloads("tok10", tok, 256, a.tokBatch, a.tokTrainBatch, session, [1, 3], [1, 2]);
     return { timed, info: `tokenizer10bit, ${countTokenizerParameters(tokenizer10bit).toLocaleString("en")} params, random weights`, spec: {} };
   }
   if (group === "gen14") {
     const t0 = performance.now();
-    const gen = Generator.random(generator14bit, 1, { threads: a.threads });
+    const gen = Generator.random(generator14bit, 1, session);
     const alloc = (performance.now() - t0) / 1000;
-    const timed = await generatorWorkloads("gen14", gen, [1, 8], a.genTrainBatch, a.threads, (b) => (b === 1 ? [1, 3] : [1, 2]), [1, 2]);
+    const timed = await generatorWorkloads("gen14", gen, [1, 8], a.genTrainBatch, session, (b) => (b === 1 ? [1, 3] : [1, 2]), [1, 2]);
     return { timed, info: `generator14bit, ${countGeneratorParameters(generatorParamSpecs(generator14bit)).toLocaleString("en")} params, random weights (allocation ${alloc.toFixed(1)} s)`, spec: {} };
   }
-  const m = await fmnistModels(a.fmnistDir, a.threads);
+  const m = await fmnistModels(a.fmnistDir, session);
   const size = 8 * latentStride(m.tokenizer.config);
-  const tok = await tokenizerWorkloads("fmnist_tok", m.tokenizer, size, 64, 16, a.threads, [2, 7], [2, 7]);
-  const gen = await generatorWorkloads("fmnist_gen", m.generator, [8, 64], 64, a.threads, () => [2, 7], [2, 7]);
+  const tok = await tokenizerWorkloads("fmnist_tok", m.tokenizer, size, 64, 16, session, [2, 7], [2, 7]);
+  const gen = await generatorWorkloads("fmnist_gen", m.generator, [8, 64], 64, session, () => [2, 7], [2, 7]);
   return {
     timed: [...tok, ...gen],
     info: `${m.source}; tokenizer ${countTokenizerParameters(m.tokenizer.config).toLocaleString("en")} params, generator ${countGeneratorParameters(generatorParamSpecs(m.generator.config)).toLocaleString("en")} params`,
@@ -249,7 +256,7 @@ async function main(): Promise<void> {
   if (a.worker) return worker(a.worker, a);
   const py = a.torch ? findTorchPython(ROOT) : undefined;
   const os = await import("node:os");
-  console.log(`maskbit model bench: ${a.threads} threads, best of ${a.rounds} alternating rounds (median per round), ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(`maskbit model bench: ${a.threads} threads, best of ${a.rounds} alternating rounds (median per round), ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), memory arena ${a.memoryArena === undefined ? "per session kind" : a.memoryArena ? "on" : "off"}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   if (a.torch && !py) console.log("PyTorch not available (python3 -c 'import torch' failed): ratios skipped");
   for (const g of a.only) await driveGroup(g, a, py, argv);
 }

@@ -62,12 +62,12 @@ function parseArgs(argv: string[]): Args {
 // --- worker: one point --------------------------------------------------------------------------
 
 async function generatorFor(p: Point, a: Args): Promise<Generator> {
-  return p.config === "fmnist" ? (await fmnistModels(a.fmnistDir, a.threads)).generator : Generator.random(generator14bit, 1, { threads: a.threads });
+  return p.config === "fmnist" ? (await fmnistModels(a.fmnistDir, { threads: a.threads })).generator : Generator.random(generator14bit, 1, { threads: a.threads });
 }
 
 async function tokenizerFor(p: Point, a: Args): Promise<{ tok: Tokenizer; size: number }> {
   if (p.config === "official") return { tok: Tokenizer.random(tokenizer10bit, 1, { threads: a.threads }), size: 256 };
-  const tok = (await fmnistModels(a.fmnistDir, a.threads)).tokenizer;
+  const tok = (await fmnistModels(a.fmnistDir, { threads: a.threads })).tokenizer;
   return { tok, size: 8 * latentStride(tok.config) };
 }
 
@@ -90,8 +90,8 @@ async function samplePoint(p: Point, a: Args): Promise<Omit<Measured, "maxRssMB"
 
 async function trainPoint(p: Point, a: Args): Promise<Omit<Measured, "maxRssMB">> {
   const t = p.kind === "gen-train"
-    ? await generatorTrainStep(await generatorFor(p, a), p.batch, a.threads)
-    : await (async () => { const { tok, size } = await tokenizerFor(p, a); return tokenizerTrainStep(tok, size, p.batch, a.threads); })();
+    ? await generatorTrainStep(await generatorFor(p, a), p.batch, { threads: a.threads })
+    : await (async () => { const { tok, size } = await tokenizerFor(p, a); return tokenizerTrainStep(tok, size, p.batch, { threads: a.threads }); })();
   return { ms: await medianMs(t.step, 1, p.config === "official" ? 1 : a.reps), warm: true, flops: t.flops };
 }
 

@@ -24,6 +24,10 @@ export interface SessionOptions {
   /**
    * ONNX Runtime's CPU memory arena. Each session's arena grows and never shrinks, so every live
    * session keeps its own high-water mark. Default per session kind (SESSION_MEMORY_DEFAULTS): on.
+   * false is the low-memory mode: runs hand their activations back to the allocator, so many live
+   * sessions share one heap (the Fashion-MNIST bench's six: 0.85-0.89x PyTorch's peak instead of
+   * 1.3-1.4x), at the price of fresh pages every run (its generator training and batch-64 sampling
+   * steps about 25-35 % slower; BENCHMARKS.md "The arena's price").
    */
   readonly memoryArena?: boolean;
   /**
