@@ -67,7 +67,6 @@ export function numberOption(command: string, flag: string, value: string | unde
   return n;
 }
 
-/** --threads: 0 (all cores) or a positive count. */
 /** --dtype fp32|fp16|int8: the generator's inference precision (default fp32). */
 export function dtypeOption(command: string, value: string | undefined): InferenceDType {
   if (value === undefined) return "fp32";
@@ -79,6 +78,7 @@ export function dtypeOption(command: string, value: string | undefined): Inferen
 /** The help line of --dtype, shared by the commands that sample. */
 export const DTYPE_HELP = "  --dtype fp32|fp16|int8  precision of the generator's linear layers (default fp32; cost measured in BENCHMARKS.md)";
 
+/** --threads: 0 (all cores) or a positive count. */
 export function threadsOption(command: string, value: string | undefined): { threads: number } {
   return { threads: intOption(command, "threads", value, 0, { max: 1024 }) };
 }
