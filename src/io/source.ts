@@ -46,7 +46,7 @@ export async function readBytes(source: ByteSource, o: ReadOptions = {}): Promis
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
   if (typeof source === "string" && !isUrlString(source)) {
-    const bytes = fileSystem("readBytes", source).readFile(source);
+    const bytes = readLocalFile(source, name);
     if (bytes.length > max) throw tooBig(bytes.length);
     o.onProgress?.({ source: name, loaded: bytes.length, total: bytes.length });
     return bytes;
@@ -74,6 +74,29 @@ export async function readBytes(source: ByteSource, o: ReadOptions = {}): Promis
   if (length > max) throw tooBig(length);
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
   return collect(response.body, name, Number.isFinite(length) ? length : undefined, max, o);
+}
+
+/**
+ * The errors of reading a path that mean the path is wrong, as the project's errors; others
+ * (permissions, I/O) stay the platform's, which the CLI reports as the machine's problem.
+ */
+const PATH_ERRORS: Readonly<Record<string, { got: string; hint: string }>> = {
+  ENOENT: { got: "nothing at this path", hint: "check the path (a relative path starts at the current directory)" },
+  EISDIR: { got: "a directory", hint: "name the model file inside it" },
+  ENOTDIR: { got: "a file where a directory should be", hint: "check every component of the path" },
+  ERR_FS_FILE_TOO_LARGE: { got: "a file over 2 GiB, more than one read can hold", hint: "fetch it as a URL or pass a Blob instead: those are read in chunks" },
+};
+
+function readLocalFile(path: string, name: string): Uint8Array {
+  const fs = fileSystem("readBytes", path);
+  try {
+    return fs.readFile(path);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const known = typeof code === "string" ? PATH_ERRORS[code] : undefined;
+    if (!known) throw e;
+    throw new CheckpointError({ op: "readBytes", scope: name, expected: "a readable file", got: known.got, hint: known.hint });
+  }
 }
 
 async function collect(stream: ReadableStream<Uint8Array>, name: string, total: number | undefined, max: number, o: ReadOptions): Promise<Uint8Array> {

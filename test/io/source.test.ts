@@ -5,7 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { Generator, Tokenizer, readBytes, CheckpointError, ConfigError, setPlatform, platform } from "../../src/index.js";
@@ -44,6 +45,24 @@ test("readBytes: path, URL, Response, Blob, ArrayBuffer and Uint8Array give the 
     await assert.rejects(readBytes(new Blob([bytes]), { maxBytes: 10 }), (e: unknown) => e instanceof CheckpointError && /at most 10 bytes/.test(e.message));
   } finally {
     await http.close();
+  }
+});
+
+test("readBytes and load: a wrong path is a CheckpointError saying what was there, not the platform's errno", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "maskbit-source-"));
+  try {
+    const cases: [string, RegExp][] = [
+      [join(dir, "missing.safetensors"), /got nothing at this path \(hint: check the path/],
+      [dir, /got a directory \(hint: name the model file inside it\)/],
+      [join(TOKENIZER, "inside"), /got a file where a directory should be/],
+    ];
+    for (const [path, message] of cases) {
+      await assert.rejects(readBytes(path), (e: unknown) => e instanceof CheckpointError && message.test(e.message) && e.message.includes(path), path);
+      await assert.rejects(Generator.load(path), (e: unknown) => e instanceof CheckpointError && message.test(e.message), `Generator.load ${path}`);
+      await assert.rejects(Tokenizer.load(path), (e: unknown) => e instanceof CheckpointError && message.test(e.message), `Tokenizer.load ${path}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
