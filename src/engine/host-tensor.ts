@@ -50,6 +50,30 @@ export class HostTensor<A extends HostArray = HostArray> {
   clone(): HostTensor<A> {
     return new HostTensor(this.dtype, this.shape, this.data.slice() as A);
   }
+  /** Rows [start, start + count) of the first axis, as a view (no copy). */
+  rows(start: number, count: number): HostTensor<A> {
+    const per = this.shape.length === 0 ? 1 : shapeSize(this.shape.slice(1));
+    return new HostTensor(this.dtype, [count, ...this.shape.slice(1)], this.data.subarray(start * per, (start + count) * per) as A);
+  }
+  /** Tensors of one dtype and trailing shape joined along the first axis (a copy). */
+  static concatRows(parts: readonly HostTensor[]): HostTensor {
+    const [first] = parts;
+    if (!first) throw new FeedError({ op: "HostTensor.concatRows", expected: "at least one tensor", got: "none" });
+    const tail = first.shape.slice(1);
+    const rows = parts.reduce((n, t) => {
+      if (t.dtype !== first.dtype || fmtShape(t.shape.slice(1)) !== fmtShape(tail)) {
+        throw new FeedError({ op: "HostTensor.concatRows", expected: `${first.dtype} rows of shape ${fmtShape(tail)}`, got: `${t.dtype} ${fmtShape(t.shape)}` });
+      }
+      return n + t.shape[0]!;
+    }, 0);
+    const out = HostTensor.zeros(first.dtype, [rows, ...tail]);
+    let at = 0;
+    for (const t of parts) {
+      (out.data as Float32Array).set(t.data as Float32Array, at);
+      at += t.data.length;
+    }
+    return out;
+  }
 }
 
 export function shapeSize(shape: readonly number[]): number {

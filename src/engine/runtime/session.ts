@@ -41,6 +41,12 @@ export interface SessionOptions {
    * encode and decode at two input shapes); the least recently used beyond that are released.
    */
   readonly maxCachedSessions?: number;
+  /**
+   * Tokenizer: images per session run; encode / decode / reconstruct split larger batches into
+   * chunks of this many (same result, memory bounded by the chunk). Default: as many as make 2^20
+   * pixels (MAX_PIXELS_PER_RUN).
+   */
+  readonly maxBatch?: number;
   /** ORT's memory pattern (one planned block for a run's activations); default per kind (SESSION_MEMORY_DEFAULTS): off. */
   readonly memoryPattern?: boolean;
 }

@@ -6,7 +6,7 @@
 // export, and a params.set() makes the next call recompile with the new values.
 
 import { Graph, type Tensor } from "../../engine/graph/tensor.js";
-import type { HostTensor } from "../../engine/host-tensor.js";
+import { HostTensor } from "../../engine/host-tensor.js";
 import { ParamStore } from "../../engine/params.js";
 import { CompiledGraph, type SessionOptions } from "../../engine/runtime/session.js";
 import { ResidentSessionCache } from "../../engine/runtime/session-cache.js";
@@ -86,6 +86,10 @@ export class Tokenizer {
     readonly params: ParamStore,
     private readonly sessionOptions: SessionOptions,
   ) {
+    const { maxBatch } = sessionOptions;
+    if (maxBatch !== undefined && !(Number.isSafeInteger(maxBatch) && maxBatch >= 1)) {
+      throw new FeedError({ op: "Tokenizer", scope: "session.maxBatch", expected: "an integer >= 1 (images per run), or nothing for the default", got: String(maxBatch) });
+    }
     this.sessions = new ResidentSessionCache("Tokenizer", () => (this.resident ? params.revision : 0), sessionOptions.maxCachedSessions);
   }
 
@@ -142,11 +146,13 @@ export class Tokenizer {
     const images = await imageInputToTensor(input, this.config.numChannels === 1 ? 1 : 3);
     const [b, , h, w] = this.checkImages("encode", images);
     const withZ = o.returnPreQuant ?? false;
-    const run = await this.compiled(`encode:${b}x${h}x${w}${withZ ? ":z" : ""}`, (g): Record<string, Tensor> => {
-      const { ids, latent, preQuant } = buildEncode(g.input("images", "float32", images.shape), this.config);
-      return withZ ? { ids, latent, preQuant } : { ids, latent };
+    const { ids, latent, preQuant } = await this.inChunks(b!, h! * w!, async (start, n) => {
+      const run = await this.compiled(`encode:${n}x${h}x${w}${withZ ? ":z" : ""}`, (g): Record<string, Tensor> => {
+        const { ids, latent, preQuant } = buildEncode(g.input("images", "float32", [n, images.shape[1]!, h!, w!]), this.config);
+        return withZ ? { ids, latent, preQuant } : { ids, latent };
+      });
+      return this.runCompiled(run, { images: images.rows(start, n) });
     });
-    const { ids, latent, preQuant } = await this.runCompiled(run, { images });
     const result: EncodeResult = this.config.quantizer.kind === "lfq" ? { ids: ids!, latent: latent!, bits: latent! } : { ids: ids!, latent: latent! };
     return withZ ? { ...result, preQuant: preQuant! } : result;
   }
@@ -154,10 +160,13 @@ export class Tokenizer {
   /** ids [B, h, w] (or [B, L] with L a square, row-major) int64 -> images [B, C, h*s, w*s]. */
   decode(ids: HostTensor, o: DecodeOptions = {}): Promise<HostTensor> {
     return this.sessions.hold(async () => {
-      const grid = this.checkIds(ids);
+      const [b, gh, gw] = this.checkIds(ids);
       const clamp = o.clamp ?? false;
-      const run = await this.compiled(`decode:${grid.join("x")}:${clamp}`, (g) => ({ images: buildDecodeIds(g.input("ids", "int64", grid), this.config, { clamp }) }));
-      return (await this.runCompiled(run, { ids: ids.reshape(grid) })).images!;
+      const all = ids.reshape([b, gh, gw]);
+      return (await this.inChunks(b, gh * gw * this.stride ** 2, async (start, n) => {
+        const run = await this.compiled(`decode:${n}x${gh}x${gw}:${clamp}`, (g) => ({ images: buildDecodeIds(g.input("ids", "int64", [n, gh, gw]), this.config, { clamp }) }));
+        return this.runCompiled(run, { ids: all.rows(start, n) });
+      })).images!;
     });
   }
 
@@ -166,11 +175,13 @@ export class Tokenizer {
     return this.sessions.hold(async () => {
       const [b, , h, w] = this.checkImages("reconstruct", images);
       const clamp = o.clamp ?? false;
-      const run = await this.compiled(`reconstruct:${b}x${h}x${w}:${clamp}`, (g) => {
-        const { ids } = buildEncode(g.input("images", "float32", images.shape), this.config);
-        return { ids, reconstruction: buildDecodeIds(ids, this.config, { clamp }) };
+      const out = await this.inChunks(b!, h! * w!, async (start, n) => {
+        const run = await this.compiled(`reconstruct:${n}x${h}x${w}:${clamp}`, (g) => {
+          const { ids } = buildEncode(g.input("images", "float32", [n, images.shape[1]!, h!, w!]), this.config);
+          return { ids, reconstruction: buildDecodeIds(ids, this.config, { clamp }) };
+        });
+        return this.runCompiled(run, { images: images.rows(start, n) });
       });
-      const out = await this.runCompiled(run, { images });
       return { images: out.reconstruction!, ids: out.ids! };
     });
   }
@@ -190,6 +201,20 @@ export class Tokenizer {
       const g = new Graph();
       return CompiledGraph.create(g, build(g), this.sessionOptions, this.resident ? { residentWeights: this.params } : { kind: "inference" });
     });
+  }
+
+  /**
+   * Runs a batch of b images of `pixels` pixels each in chunks of at most maxBatch images (by
+   * default as many as make MAX_PIXELS_PER_RUN), joining every output along the batch. Each image
+   * is computed on its own, so the result equals one run over the whole batch, while memory is
+   * bounded by the chunk and at most two session shapes (chunk and remainder) are compiled.
+   */
+  private async inChunks(b: number, pixels: number, run: (start: number, n: number) => Promise<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+    const per = this.sessionOptions.maxBatch ?? Math.max(1, Math.floor(MAX_PIXELS_PER_RUN / pixels));
+    if (b <= per) return run(0, b);
+    const parts: Record<string, HostTensor>[] = [];
+    for (let start = 0; start < b; start += per) parts.push(await run(start, Math.min(per, b - start)));
+    return Object.fromEntries(Object.keys(parts[0]!).map((k) => [k, HostTensor.concatRows(parts.map((p) => p[k]!))]));
   }
 
   private runCompiled(run: CompiledGraph, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
@@ -229,6 +254,12 @@ export class Tokenizer {
     return grid;
   }
 }
+
+/**
+ * Image pixels per session run when SessionOptions.maxBatch is unset: 1024 images of 32x32, 16 of
+ * 256x256. Larger batches run in chunks, so a whole dataset passed at once needs no more memory.
+ */
+export const MAX_PIXELS_PER_RUN = 2 ** 20;
 
 const TOKENIZER_CODEC: ModelConfigCodec<TokenizerConfig> = {
   op: "Tokenizer.load",
