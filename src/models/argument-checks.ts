@@ -40,7 +40,19 @@ export function requireHooks(op: string, o: object): void {
   }
 }
 
-/** An array of class labels (its values are range-checked where the class count is known). */
+/**
+ * Most images one generator call (and one CLI batch) takes: a call's activations grow with its batch,
+ * so a million labels would ask ONNX Runtime for terabytes; larger sets are drawn batch by batch.
+ */
+export const MAX_BATCH_PER_CALL = 4096;
+
+/** An array of class labels, at most MAX_BATCH_PER_CALL (its values are range-checked where the class count is known). */
 export function requireLabels(op: string, v: unknown): asserts v is readonly number[] {
   if (!Array.isArray(v)) throw new FeedError({ op, scope: "labels", expected: "an array of class ids (integers)", got: describeArgument(v) });
+  if (v.length > MAX_BATCH_PER_CALL) {
+    throw new FeedError({
+      op, scope: "labels", expected: `at most ${MAX_BATCH_PER_CALL} labels per call`, got: `${v.length}`,
+      hint: "draw larger sets in batches, one call per batch with its own seed (maskbit generate --batch does this)",
+    });
+  }
 }

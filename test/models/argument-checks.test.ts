@@ -66,6 +66,13 @@ describe("public entry points refuse wrong kinds of arguments", () => {
     await rejectsWith(() => gen.logits({ ids, labels: [0], mask: [1] as never }), "Generator.logits (mask)", "an array of 1");
   });
 
+  test("a million labels are refused before anything is allocated, with a hint to draw in batches", async () => {
+    const many = new Array<number>(1_000_000).fill(0);
+    await rejectsWith(() => gen.sample({ labels: many, seed: 0 }), "Generator.sample (labels)", "at most 4096 labels per call", "got 1000000", "hint: draw larger sets in batches");
+    await rejectsWith(() => gen.logits({ ids, labels: many }), "Generator.logits (labels)", "at most 4096");
+    await rejectsWith(() => gen.complete({ ids, mask: ids, labels: many } as never), "Generator.complete (labels)", "at most 4096");
+  });
+
   test("hooks: onStep must be a function, tokenizer must have decode(), signal must be an AbortSignal", async () => {
     await rejectsWith(() => gen.sample({ labels: [0], onStep: 3 as never }), "Generator.sample (onStep)", "a function", "number 3");
     await rejectsWith(() => gen.sample({ labels: [0], tokenizer: {} as never }), "Generator.sample (tokenizer)", "decode(ids)", "an empty object");

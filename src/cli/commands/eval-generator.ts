@@ -9,6 +9,7 @@ import { HostTensor } from "../../engine/host-tensor.js";
 import { admSampleBatchParts, imagesToAdmBatch } from "../../io/npz.js";
 import { writeFileAtomic } from "../../node/atomic-file.js";
 import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs, checkEvalOutputs, checkClassifierFits } from "./eval-common.js";
+import { MAX_BATCH_PER_CALL } from "../../models/argument-checks.js";
 
 const NAME = "eval-generator";
 const OPTIONS = {
@@ -44,7 +45,7 @@ export const evalGenerator: Command = {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
     const { shard, fit } = commonEvalArgs(NAME, v, positionals);
     const referenceSplit = splitOption(NAME, "reference", v.reference, "train");
-    const batchSize = intOption(NAME, "batch", v.batch, 64, { min: 1, max: 4096 }), perClass = intOption(NAME, "per-class", v["per-class"], 1000, { min: 1 });
+    const batchSize = intOption(NAME, "batch", v.batch, 64, { min: 1, max: MAX_BATCH_PER_CALL }), perClass = intOption(NAME, "per-class", v["per-class"], 1000, { min: 1 });
     const seed = intOption(NAME, "seed", v.seed, 0, { max: 2 ** 31 - 1 });
     const referenceLimit = v["reference-limit"] === undefined ? undefined : intOption(NAME, "reference-limit", v["reference-limit"], 0, { min: 1 });
     const session = threadsOption(NAME, v.threads);

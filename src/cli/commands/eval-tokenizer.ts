@@ -7,6 +7,7 @@ import { Tokenizer } from "../../models/tokenizer/tokenizer.js";
 import { maxImageSize } from "./tokenize.js";
 import { runTokenizerEval, scoreTokenizerEval } from "../../eval/run-tokenizer-eval.js";
 import { EVAL_COMMON_HELP, EVAL_COMMON_OPTIONS, fashionMnist, inceptionOption, fileId, loadClassifier, splitOption, batchProgress, finishEval, commonEvalArgs, checkEvalOutputs, checkClassifierFits } from "./eval-common.js";
+import { MAX_BATCH_PER_CALL } from "../../models/argument-checks.js";
 
 const NAME = "eval-tokenizer";
 const OPTIONS = {
@@ -29,7 +30,7 @@ export const evalTokenizer: Command = {
     const { values: v, positionals } = parseCommand(NAME, argv, OPTIONS);
     const { shard, fit } = commonEvalArgs(NAME, v, positionals);
     const split = splitOption(NAME, "split", v.split, "test");
-    const batchSize = intOption(NAME, "batch", v.batch, 64, { min: 1, max: 4096 });
+    const batchSize = intOption(NAME, "batch", v.batch, 64, { min: 1, max: MAX_BATCH_PER_CALL });
     const limit = v.limit === undefined ? undefined : intOption(NAME, "limit", v.limit, 0, { min: 1 });
     const session = threadsOption(NAME, v.threads);
     const tokenizerPath = modelFile(NAME, "tokenizer", v.tokenizer, SHIPPED.tokenizer);

@@ -13,6 +13,7 @@ import { loadModelPair } from "../model-pair.js";
 import { encodePng, makeGrid } from "../../io/image.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { writeFileAtomic } from "../../node/atomic-file.js";
+import { MAX_BATCH_PER_CALL } from "../../models/argument-checks.js";
 
 const OPTIONS = {
   generator: { type: "string" },
@@ -61,7 +62,7 @@ export const generate: Command = {
     if (v.out !== undefined && v["out-dir"] !== undefined) throw new UsageError({ op: "maskbit generate", expected: "--out or --out-dir", got: "both" });
     const session = threadsOption("generate", v.threads);
     const dtype = dtypeOption("generate", v.dtype);
-    const batch = intOption("generate", "batch", v.batch, 64, { min: 1, max: 4096 });
+    const batch = intOption("generate", "batch", v.batch, 64, { min: 1, max: MAX_BATCH_PER_CALL });
     const seed = v.seed !== undefined ? intOption("generate", "seed", v.seed, 0, { max: 2 ** 31 - 1 }) : Math.floor(Math.random() * 2 ** 31);
     const generatorPath = modelFile("generate", "generator", v.generator, SHIPPED.generator);
     const tokenizerPath = modelFile("generate", "tokenizer", v.tokenizer, SHIPPED.tokenizer);

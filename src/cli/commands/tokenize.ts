@@ -9,6 +9,7 @@ import { loadForEval } from "../../io/image.js";
 import { encodeNpy } from "../../io/npy.js";
 import { HostTensor } from "../../engine/host-tensor.js";
 import { writeFileAtomic } from "../../node/atomic-file.js";
+import { MAX_BATCH_PER_CALL } from "../../models/argument-checks.js";
 
 /** The options reconstruct shares: the tokenizer (with its config for .bin files), size, batch, threads, --force. */
 export const IMAGE_TOKENIZER_OPTIONS = {
@@ -62,7 +63,7 @@ export interface ImageTokenizerRun {
 export async function openImagesAndTokenizer(command: string, positionals: readonly string[], v: { tokenizer?: string; config?: string; threads?: string; size?: string; batch?: string; force?: boolean }, out: string): Promise<ImageTokenizerRun> {
   if (!positionals.length) throw new UsageError({ op: `maskbit ${command}`, expected: "one or more image files", got: "none" });
   const session = threadsOption(command, v.threads);
-  const batch = intOption(command, "batch", v.batch, 64, { min: 1, max: 4096 });
+  const batch = intOption(command, "batch", v.batch, 64, { min: 1, max: MAX_BATCH_PER_CALL });
   const path = modelFile(command, "tokenizer", v.tokenizer, SHIPPED.tokenizer);
   checkOutputFile(out, { command, flag: "out", inputs: [...positionals, path, ...(v.config !== undefined ? [v.config] : [])], force: v.force ?? false });
   const tokenizer = await Tokenizer.load(path, { config: v.config, session });
