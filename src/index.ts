@@ -3,9 +3,10 @@
 // their own. The platform entry points (node.ts, browser.ts) re-export this after installing
 // their ONNX Runtime and platform services; import "maskbit", not this file.
 
-export { Tokenizer, type TokenizerSource, type TokenizerLoadOptions, type EncodeResult, type EncodeOptions, type DecodeOptions } from "./models/tokenizer/tokenizer.js";
+export { Tokenizer, MAX_PIXELS_PER_RUN, type TokenizerSource, type TokenizerLoadOptions, type EncodeResult, type EncodeOptions, type DecodeOptions } from "./models/tokenizer/tokenizer.js";
 export * as tokenizerConfig from "./models/tokenizer/config.js";
 export { Generator, type GeneratorSource, type GeneratorLoadOptions, type SampleOptions, type GenerationResult, type LogitsRequest } from "./models/generator/generator.js";
+export { MAX_BATCH_PER_CALL } from "./models/argument-checks.js";
 export * as generatorConfig from "./models/generator/config.js";
 export { SHIPPED_MODELS, type ShippedModelName } from "./models/model-source.js";
 export { exportOnnx, exportTokenizerEncoder, exportTokenizerDecoder, exportGeneratorStep, type OnnxFile, type OnnxExportOptions } from "./models/export-onnx.js";

@@ -257,7 +257,8 @@ export class Tokenizer {
 
 /**
  * Image pixels per session run when SessionOptions.maxBatch is unset: 1024 images of 32x32, 16 of
- * 256x256. Larger batches run in chunks, so a whole dataset passed at once needs no more memory.
+ * 256x256. Larger batches run in chunks, so a whole dataset passed at once needs no more working
+ * memory than one chunk (its input and output still scale with it).
  */
 export const MAX_PIXELS_PER_RUN = 2 ** 20;
 
