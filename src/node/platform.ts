@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as ort from "onnxruntime-node";
-import { setMemoryReclaimer, setOnnxRuntime } from "../engine/runtime/backend.js";
+import { setExternalDataLoader, setMemoryReclaimer, setOnnxRuntime } from "../engine/runtime/backend.js";
+import { createSessionFromFiles } from "./external-data-session.js";
 import { setPlatform, type FileSystem } from "../io/platform.js";
 import type { RgbaImage } from "../io/rgba.js";
 import { optionalImport } from "./optional-import.js";
@@ -63,4 +64,5 @@ setOnnxRuntime(ort, "onnxruntime-node");
 // contexts created after the flag is set, without a command-line flag for the whole process.
 setFlagsFromString("--expose-gc");
 setMemoryReclaimer(runInNewContext("gc") as () => void);
+setExternalDataLoader(createSessionFromFiles);
 setPlatform({ name: "node", fs: nodeFileSystem, decodeImage: decodeWithSharp, shippedModels: SHIPPED_MODELS_DIR });

@@ -51,6 +51,33 @@ export function reclaimMemory(): void {
   reclaimer?.();
 }
 
+/**
+ * Creates a session from a model whose weights are ONNX external data (`location` names the data
+ * file beside the model), where the platform has files (Node: a private temp directory, removed
+ * once the session exists). ONNX Runtime then reads the weights from the file instead of parsing
+ * them out of in-memory bytes, which held the weights twice more during compile and once more
+ * after it.
+ */
+export type ExternalDataLoader = (
+  model: Uint8Array,
+  data: { readonly location: string; readonly chunks: readonly Uint8Array[] },
+  options: InferenceSession.SessionOptions,
+) => Promise<InferenceSession>;
+
+let externalDataLoader: ExternalDataLoader | undefined;
+
+/** Installs the platform's ExternalDataLoader (undefined: sessions come from bytes only); returns the one it replaces. */
+export function setExternalDataLoader(loader: ExternalDataLoader | undefined): ExternalDataLoader | undefined {
+  const before = externalDataLoader;
+  externalDataLoader = loader;
+  return before;
+}
+
+/** The installed ExternalDataLoader, if the platform has one. */
+export function installedExternalDataLoader(): ExternalDataLoader | undefined {
+  return externalDataLoader;
+}
+
 /** "onnxruntime-node", "onnxruntime-web" or "custom": which runtime is installed. */
 export function onnxRuntimeName(): string {
   return installedName;

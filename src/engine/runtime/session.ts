@@ -5,7 +5,7 @@
 // or checked per run.
 
 import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
-import { onnxRuntime, onnxRuntimeName, reclaimMemory } from "./backend.js";
+import { installedExternalDataLoader, onnxRuntime, onnxRuntimeName, reclaimMemory } from "./backend.js";
 import type { Graph, Shape, Tensor } from "../graph/tensor.js";
 import type { DType, HostArray } from "../graph/dtype.js";
 import { exportModel, type ExportedModel } from "../onnx/export.js";
@@ -93,6 +93,16 @@ export interface ParamSource {
 /** The model's interface, without its bytes (the session holds what it needs; resident weights would otherwise be kept twice). */
 export type CompiledModel = Omit<ExportedModel, "bytes" | "externalData">;
 
+/**
+ * Resident weights from which a compile goes through the platform's ExternalDataLoader (files)
+ * rather than in-memory bytes: 16 MiB. Below it the bytes cost little.
+ */
+export const EXTERNAL_DATA_AFTER_BYTES = 16 * 2 ** 20;
+const WEIGHTS_FILE = "weights.bin";
+
+/** An errno-style error of the platform (ENOSPC, EACCES, ...), as a failed temporary file throws. */
+const isSystemError = (e: unknown): boolean => typeof (e as { code?: unknown } | null)?.code === "string" && /^E[A-Z]+$/.test((e as { code: string }).code);
+
 /** Model bytes from which a compile frees its garbage at once (reclaimMemory): 64 MiB. */
 const RECLAIM_AFTER_BYTES = 64 * 2 ** 20;
 
@@ -105,20 +115,38 @@ export class CompiledGraph {
 
   static async create(graph: Graph, outputs: Readonly<Record<string, Tensor>>, opts: SessionOptions = {}, compile: CompileOptions = {}): Promise<CompiledGraph> {
     const kind = compile.kind ?? (compile.residentWeights ? "inference" : "training");
-    // Resident weights stay inside the protobuf (no external data): a model past protobuf's 2 GB
-    // limit then fails to encode, which only a generator far beyond the official 14-bit one reaches.
-    let exported: ExportedModel | undefined = exportModel(graph, outputs, compile.residentWeights ? { embed: compile.residentWeights } : {});
-    const model: CompiledModel = { inputs: exported.inputs, outputs: exported.outputs };
-    const size = exported.bytes.length;
     const memory = SESSION_MEMORY_DEFAULTS[kind];
-    const session = await onnxRuntime().InferenceSession.create(exported.bytes, {
+    const options: InferenceSession.SessionOptions = {
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       executionProviders: [opts.executionProvider ?? defaultProvider()],
       graphOptimizationLevel: opts.optimization ?? "all",
       enableCpuMemArena: opts.memoryArena ?? memory.memoryArena,
       enableMemPattern: opts.memoryPattern ?? memory.memoryPattern,
-    });
+    };
+    // Resident weights above EXTERNAL_DATA_AFTER_BYTES go to external data where the platform can
+    // create sessions from files (Node): ORT then reads them from the file rather than parsing
+    // them out of the bytes. Elsewhere they stay inside the protobuf, whose 2 GB limit only a
+    // generator far beyond the official 14-bit one reaches.
+    const loader = compile.residentWeights ? installedExternalDataLoader() : undefined;
+    const exportFor = (files: boolean) => exportModel(graph, outputs, compile.residentWeights
+      ? { embed: compile.residentWeights, ...(files ? { externalData: { location: WEIGHTS_FILE, thresholdBytes: EXTERNAL_DATA_AFTER_BYTES } } : {}) }
+      : {});
+    let exported: ExportedModel | undefined = exportFor(loader !== undefined);
+    const model: CompiledModel = { inputs: exported.inputs, outputs: exported.outputs };
+    let session: InferenceSession | undefined;
+    if (exported.externalData) {
+      try {
+        session = await loader!(exported.bytes, { location: WEIGHTS_FILE, chunks: exported.externalData }, options);
+      } catch (e) {
+        // No room or no permission for the temporary files: compile from bytes instead, as the
+        // platforms without files do (slower to free, same session).
+        if (!isSystemError(e)) throw e;
+        exported = exportFor(false);
+      }
+    }
+    const size = exported.bytes.length;
+    session ??= await onnxRuntime().InferenceSession.create(exported.bytes, options);
     // Large model bytes (resident weights) are garbage now: drop the last reference and free them
     // before the caller allocates more.
     exported = undefined;
