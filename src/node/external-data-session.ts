@@ -1,9 +1,9 @@
 // Node's ExternalDataLoader (src/engine/runtime/backend.ts): a session whose weights are resident is
 // created from files rather than bytes. The model and its weights are written to a private
 // temporary directory, ONNX Runtime opens the model by path and reads the weights from the file
-// beside it, and the directory is removed as soon as the session exists. From bytes, ORT parses
-// the whole protobuf, weights included, and kept about twice the weights beyond its initializers
-// (BENCHMARKS.md "Resident weights from a file").
+// beside it, and the directory is removed as soon as the session exists. From bytes, ORT parsed
+// the whole protobuf, weights included: the 14-bit sampler's compile peaked at about three times
+// the weights beyond the JS copy, from a file at about once (BENCHMARKS.md "Resident weights from a file").
 
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +23,7 @@ function writeChunks(path: string, chunks: readonly Uint8Array[]): void {
 }
 
 export const createSessionFromFiles: ExternalDataLoader = async (model, data, options) => {
-  const dir = mkdtempSync(join(tmpdir(), "maskbit-session-"));
+  const dir = mkdtempSync(join(tmpdir(), `maskbit-session-${process.pid}-`));
   try {
     const modelPath = join(dir, "model.onnx");
     writeFileSync(modelPath, model, { flag: "wx" });

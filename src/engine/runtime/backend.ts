@@ -55,8 +55,7 @@ export function reclaimMemory(): void {
  * Creates a session from a model whose weights are ONNX external data (`location` names the data
  * file beside the model), where the platform has files (Node: a private temp directory, removed
  * once the session exists). ONNX Runtime then reads the weights from the file instead of parsing
- * them out of in-memory bytes, which held the weights twice more during compile and once more
- * after it.
+ * them out of in-memory bytes, which cost about two more copies of the weights at the compile peak.
  */
 export type ExternalDataLoader = (
   model: Uint8Array,

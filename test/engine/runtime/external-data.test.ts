@@ -26,7 +26,8 @@ function graph() {
 }
 const params = new Map([["big", randn(rng, [K, N], 0.03)], ["small", randn(rng, [N, 3], 0.03)]]);
 const x = randn(rng, [2, K]);
-const ours = () => readdirSync(tmpdir()).filter((f) => f.startsWith("maskbit-session-"));
+// This process's directories only: other test files compile in parallel processes.
+const ours = () => readdirSync(tmpdir()).filter((f) => f.startsWith(`maskbit-session-${process.pid}-`));
 
 async function run(): Promise<HostTensor> {
   const { g, y } = graph();
