@@ -84,7 +84,7 @@ const PATH_ERRORS: Readonly<Record<string, { got: string; hint: string }>> = {
   ENOENT: { got: "nothing at this path", hint: "check the path (a relative path starts at the current directory)" },
   EISDIR: { got: "a directory", hint: "name the model file inside it" },
   ENOTDIR: { got: "a file where a directory should be", hint: "check every component of the path" },
-  ERR_FS_FILE_TOO_LARGE: { got: "a file over 2 GiB, more than one read can hold", hint: "fetch it as a URL or pass a Blob instead: those are read in chunks" },
+  ERR_FS_FILE_TOO_LARGE: { got: "a file over 2 GiB, more than one read can hold", hint: "in Node pass await fs.openAsBlob(path) instead: a Blob is read in chunks" },
 };
 
 function readLocalFile(path: string, name: string): Uint8Array {
