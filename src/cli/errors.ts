@@ -2,7 +2,7 @@
 // found, a hint) and a stable exit code per kind, so scripts can tell a typo from a bad file from
 // a full disk. The stack is printed only with MASKBIT_DEBUG=1 or --verbose.
 
-import { ConfigError, MaskbitError } from "../engine/errors.js";
+import { ConfigError, MaskbitError, isSystemError } from "../engine/errors.js";
 
 /** Exit codes; documented in `maskbit --help` and the README. */
 export const EXIT = {
@@ -53,17 +53,6 @@ const SYSTEM_TEXT: Readonly<Record<string, { expected: string; got: string; hint
   EIO: { expected: "a working device", got: "an I/O error", hint: "check the disk" },
 };
 
-interface SystemError extends Error {
-  readonly code: string;
-  readonly path?: string;
-  readonly dest?: string;
-  readonly syscall?: string;
-}
-
-function isSystemError(e: unknown): e is SystemError {
-  const code: unknown = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
-  return typeof code === "string" && /^E[A-Z]+$/.test(code);
-}
 
 /** An errno code inside a message (errors that wrapped a system error as text, e.g. writeSafetensors). */
 function embeddedCode(message: string): string | undefined {

@@ -66,3 +66,16 @@ export function isTensorLike(v: unknown): v is { dtype: string; shape: number[] 
   const t = v as { dtype?: unknown; shape?: unknown; data?: unknown };
   return typeof t.dtype === "string" && Array.isArray(t.shape) && ArrayBuffer.isView(t.data);
 }
+
+/** An errno-style error of the platform (Node's fs: ENOENT, ENOSPC, EACCES, ...). */
+export interface SystemError extends Error {
+  readonly code: string;
+  readonly path?: string;
+  readonly dest?: string;
+  readonly syscall?: string;
+}
+
+export function isSystemError(e: unknown): e is SystemError {
+  const code: unknown = e instanceof Error ? (e as Error & { code?: unknown }).code : undefined;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code);
+}

@@ -5,18 +5,17 @@
 // the whole protobuf, weights included: the 14-bit sampler's compile peaked at about three times
 // the weights beyond the JS copy, from a file at about once (BENCHMARKS.md "Resident weights from a file").
 
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { ExternalDataLoader } from "../engine/runtime/backend.js";
+import { writeChunks } from "./write-chunks.js";
 
-function writeChunks(path: string, chunks: readonly Uint8Array[]): void {
+function writeFile(path: string, chunks: readonly Uint8Array[]): void {
   const fd = openSync(path, "wx");
   try {
-    for (const chunk of chunks) {
-      for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
-    }
+    writeChunks(fd, chunks);
   } finally {
     closeSync(fd);
   }
@@ -26,8 +25,8 @@ export const createSessionFromFiles: ExternalDataLoader = async (model, data, op
   const dir = mkdtempSync(join(tmpdir(), `maskbit-session-${process.pid}-`));
   try {
     const modelPath = join(dir, "model.onnx");
-    writeFileSync(modelPath, model, { flag: "wx" });
-    writeChunks(join(dir, data.location), data.chunks);
+    writeFile(modelPath, [model]);
+    writeFile(join(dir, data.location), data.chunks);
     return await ort.InferenceSession.create(modelPath, options);
   } finally {
     // ORT has read (or mapped) the weights by now; a mapped file stays valid once unlinked.

@@ -3,7 +3,7 @@
 // models are found next to this package (not the working directory). Importing this module
 // installs all of it; every Node entry point (src/node.ts, the CLI, scripts) does so first.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,7 @@ import { runInNewContext } from "node:vm";
 import * as ort from "onnxruntime-node";
 import { setExternalDataLoader, setMemoryReclaimer, setOnnxRuntime } from "../engine/runtime/backend.js";
 import { createSessionFromFiles } from "./external-data-session.js";
+import { writeChunks } from "./write-chunks.js";
 import { setPlatform, type FileSystem } from "../io/platform.js";
 import type { RgbaImage } from "../io/rgba.js";
 import { optionalImport } from "./optional-import.js";
@@ -29,9 +30,7 @@ export const nodeFileSystem: FileSystem = {
     let fd = -1;
     try {
       fd = openSync(tmp, "wx");
-      for (const chunk of chunks) {
-        for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, Math.min(chunk.length - done, 1 << 30));
-      }
+      writeChunks(fd, chunks);
       fsyncSync(fd);
       closeSync(fd);
       fd = -1;

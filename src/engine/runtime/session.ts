@@ -10,7 +10,7 @@ import type { Graph, Shape, Tensor } from "../graph/tensor.js";
 import type { DType, HostArray } from "../graph/dtype.js";
 import { exportModel, type ExportedModel } from "../onnx/export.js";
 import { HostTensor } from "../host-tensor.js";
-import { FeedError, fmtShape } from "../errors.js";
+import { FeedError, fmtShape, isSystemError } from "../errors.js";
 
 /** "cpu" (onnxruntime-node), "wasm" / "webgpu" (onnxruntime-web), "cuda" (onnxruntime-node on Linux x64 with CUDA). */
 export type ExecutionProvider = "cpu" | "wasm" | "cuda" | "webgpu";
@@ -99,9 +99,6 @@ export type CompiledModel = Omit<ExportedModel, "bytes" | "externalData">;
  */
 export const EXTERNAL_DATA_AFTER_BYTES = 16 * 2 ** 20;
 const WEIGHTS_FILE = "weights.bin";
-
-/** An errno-style error of the platform (ENOSPC, EACCES, ...), as a failed temporary file throws. */
-const isSystemError = (e: unknown): boolean => typeof (e as { code?: unknown } | null)?.code === "string" && /^E[A-Z]+$/.test((e as { code: string }).code);
 
 /** Model bytes from which a compile frees its garbage at once (reclaimMemory): 64 MiB. */
 const RECLAIM_AFTER_BYTES = 64 * 2 ** 20;
